@@ -10,8 +10,8 @@
 
 use crate::geometry::LocalPlane;
 use crate::ids::{BuildingId, DwellingId};
-use crate::listing::Listing;
-use crate::listing::address::natural_key;
+use crate::listing::address::{Chunk, floor_rank, natural_key};
+use crate::listing::{Dwelling, Listing};
 use geo::{BoundingRect, Coord};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -85,7 +85,7 @@ pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
             Stop::Building(b) => listing.buildings[*b].sheet.as_deref().map(natural_key),
             Stop::Loose(_) => None,
         };
-        let mut groups: Vec<(Option<Vec<crate::listing::address::Chunk>>, Vec<(Stop, Coord<f64>)>)> = Vec::new();
+        let mut groups: Vec<(Option<Vec<Chunk>>, Vec<(Stop, Coord<f64>)>)> = Vec::new();
         area_stops.sort_by(|a, b| sheet_cmp(&sheet_of(&a.0), &sheet_of(&b.0)));
         for s in area_stops {
             let key = sheet_of(&s.0);
@@ -101,15 +101,10 @@ pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
                     Stop::Building(b) => {
                         numbering.buildings.insert(listing.buildings[b].id, next_building);
                         next_building += 1;
-                        let mut ds = in_building[b].clone();
-                        ds.sort_by(|&x, &y| {
-                            let (dx, dy) = (&listing.dwellings[x], &listing.dwellings[y]);
-                            dx.address
-                                .walk_cmp(&dy.address)
-                                .then_with(|| natural_key(dx.door_number.as_deref().unwrap_or("")).cmp(&natural_key(dy.door_number.as_deref().unwrap_or(""))))
-                                .then_with(|| dx.id.cmp(&dy.id))
-                        });
-                        for d in ds {
+                        let mut ds: Vec<(WalkKey, usize)> =
+                            in_building[b].iter().map(|&d| (WalkKey::of(&listing.dwellings[d]), d)).collect();
+                        ds.sort_unstable();
+                        for (_, d) in ds {
                             numbering.dwellings.insert(listing.dwellings[d].id, next_dwelling);
                             next_dwelling += 1;
                         }
@@ -142,6 +137,37 @@ pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
     numbering
 }
 
+/// The order of dwellings within a building, computed once per dwelling.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct WalkKey {
+    unit: Vec<Chunk>,
+    floor: (i8, i64, Vec<Chunk>),
+    room: Vec<Chunk>,
+    door: Vec<Chunk>,
+    id: DwellingId,
+}
+
+impl WalkKey {
+    fn of(d: &Dwelling) -> Self {
+        let key = |p: Option<&str>| p.map(fast_natural_key).unwrap_or_default();
+        Self {
+            unit: key(d.address.unit.as_deref()),
+            floor: floor_rank(d.address.floor.as_deref()),
+            room: key(d.address.room.as_deref()),
+            door: key(d.door_number.as_deref()),
+            id: d.id,
+        }
+    }
+}
+
+/// [`natural_key`] with a fast path for the common all-digits case.
+fn fast_natural_key(s: &str) -> Vec<Chunk> {
+    if !s.is_empty() && s.len() < 19 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return vec![Chunk::Num(s.parse().unwrap_or(0))];
+    }
+    natural_key(s)
+}
+
 fn sheet_cmp<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
     match (a, b) {
         (Some(x), Some(y)) => x.cmp(y),
@@ -152,8 +178,12 @@ fn sheet_cmp<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
 }
 
 /// Orders the stops of one sheet boustrophedon-wise.
+///
+/// Where the band lines fall matters: a line through a row of buildings splits it and makes the
+/// walk zig-zag. Four band offsets (0, ¼, ½, ¾ of the band height) are tried and the shortest
+/// walk is kept (ties to the smaller offset), so the result stays deterministic.
 fn walk(listing: &Listing, stops: Vec<(Stop, Coord<f64>)>, options: &NumberingOptions) -> Vec<(Stop, Coord<f64>)> {
-    if stops.is_empty() {
+    if stops.len() < 2 {
         return stops;
     }
     let mp = geo::MultiPoint::from(stops.iter().map(|s| geo::Point::from(s.1)).collect::<Vec<_>>());
@@ -168,20 +198,43 @@ fn walk(listing: &Listing, stops: Vec<(Stop, Coord<f64>)>, options: &NumberingOp
         Stop::Building(b) => listing.buildings[*b].id.uuid(),
         Stop::Loose(d) => listing.dwellings[*d].id.uuid(),
     };
-    let mut keyed: Vec<(i64, f64, f64, uuid::Uuid, (Stop, Coord<f64>))> = stops
-        .into_iter()
-        .map(|s| {
-            let p = plane.project(s.1);
-            let row = ((hi.y - p.y) / band).floor() as i64;
-            let x = if row % 2 == 0 { p.x } else { -p.x };
-            (row, x, -p.y, id_of(&s.0), s)
-        })
-        .collect();
-    keyed.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| a.1.total_cmp(&b.1))
-            .then_with(|| a.2.total_cmp(&b.2))
-            .then_with(|| a.3.cmp(&b.3))
-    });
-    keyed.into_iter().map(|k| k.4).collect()
+    let points: Vec<(Coord<f64>, uuid::Uuid)> = stops.iter().map(|s| (plane.project(s.1), id_of(&s.0))).collect();
+    let order_for = |offset: f64| -> Vec<usize> {
+        let mut keyed: Vec<(i64, f64, f64, uuid::Uuid, usize)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, &(p, id))| {
+                let row = ((hi.y + offset - p.y) / band).floor() as i64;
+                let x = if row % 2 == 0 { p.x } else { -p.x };
+                (row, x, -p.y, id, i)
+            })
+            .collect();
+        keyed.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.total_cmp(&b.1))
+                .then_with(|| a.2.total_cmp(&b.2))
+                .then_with(|| a.3.cmp(&b.3))
+        });
+        keyed.into_iter().map(|k| k.4).collect()
+    };
+    let length = |order: &[usize]| -> f64 {
+        order
+            .windows(2)
+            .map(|w| {
+                let (a, b) = (points[w[0]].0, points[w[1]].0);
+                ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+            })
+            .sum()
+    };
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for k in 0..4 {
+        let order = order_for(band * f64::from(k) / 4.0);
+        let len = length(&order);
+        if best.as_ref().is_none_or(|(l, _)| len < *l - 1e-9) {
+            best = Some((len, order));
+        }
+    }
+    let order = best.map(|b| b.1).unwrap_or_default();
+    let mut slots: Vec<Option<(Stop, Coord<f64>)>> = stops.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

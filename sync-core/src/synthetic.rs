@@ -332,3 +332,41 @@ mod tests {
         assert_eq!(a.dwellings.len(), 36 * 6);
     }
 }
+
+/// Gives every area that has no boundary a draft one: the convex hull of its buildings, grown by
+/// `buffer_m` metres. For data that names compounds but draws no boundaries (OpenStreetMap); a
+/// real survey draws its boundaries on the first walk.
+pub fn draft_boundaries(listing: &mut Listing, buffer_m: f64) -> usize {
+    use geo::{ConvexHull, MultiPoint};
+    let mut drafted = 0;
+    for area in &mut listing.areas {
+        if area.boundary.is_some() {
+            continue;
+        }
+        let coords: Vec<Coord<f64>> = listing
+            .buildings
+            .iter()
+            .filter(|b| b.area == area.id)
+            .flat_map(|b| match &b.footprint {
+                Footprint::Point(p) => vec![p.0],
+                Footprint::Polygon(mp) => mp.0.iter().flat_map(|p| p.exterior().0.clone()).collect(),
+            })
+            .collect();
+        let Some(first) = coords.first() else { continue };
+        let plane = LocalPlane::new(first.x, first.y);
+        let grown: Vec<Point<f64>> = coords
+            .iter()
+            .flat_map(|&c| {
+                let m = plane.project(c);
+                (0..16).map(move |k| {
+                    let t = f64::from(k) * std::f64::consts::PI / 8.0;
+                    Coord { x: m.x + buffer_m * t.cos(), y: m.y + buffer_m * t.sin() }
+                })
+            })
+            .map(|m| Point::from(plane.unproject(m)))
+            .collect();
+        area.boundary = Some(MultiPolygon(vec![MultiPoint(grown).convex_hull()]));
+        drafted += 1;
+    }
+    drafted
+}

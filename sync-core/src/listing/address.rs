@@ -154,6 +154,9 @@ pub fn floor_rank(floor: Option<&str>) -> (i8, i64, Vec<Chunk>) {
     let Some(f) = floor else {
         return (2, 0, Vec::new());
     };
+    if !f.is_empty() && f.len() < 18 && f.bytes().all(|b| b.is_ascii_digit()) {
+        return (0, f.parse().unwrap_or(0), Vec::new());
+    }
     let raw: String = f.trim().chars().map(to_half_width).collect();
     let (basement, rest) = ["-", "B", "b", "地下", "负"]
         .iter()

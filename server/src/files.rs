@@ -18,10 +18,15 @@ pub struct FileError {
 
 /// Reads a whole text file. `-` reads standard input.
 pub fn read_text(path: &Path) -> Result<String, FileError> {
-    let err = |source, action| FileError { path: path.to_path_buf(), action, source };
+    let err = |source, action| FileError {
+        path: path.to_path_buf(),
+        action,
+        source,
+    };
     let bytes = if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| err(e, "cannot read standard input"))?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| err(e, "cannot read standard input"))?;
         buf
     } else {
         std::fs::read(path).map_err(|e| err(e, "cannot read"))?
@@ -29,7 +34,10 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         err(
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text (invalid byte at offset {at})")),
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text (invalid byte at offset {at})"),
+            ),
             "cannot read",
         )
     })
@@ -37,16 +45,26 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 
 /// Writes a whole file atomically. `-` writes standard output.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FileError> {
-    let err = |source, action| FileError { path: path.to_path_buf(), action, source };
+    let err = |source, action| FileError {
+        path: path.to_path_buf(),
+        action,
+        source,
+    };
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();
-        return out.write_all(contents).and_then(|_| out.flush()).map_err(|e| err(e, "cannot write"));
+        return out
+            .write_all(contents)
+            .and_then(|_| out.flush())
+            .map_err(|e| err(e, "cannot write"));
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

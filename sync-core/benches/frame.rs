@@ -24,7 +24,14 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let options = if quick { CityOptions { areas: 100, ..CityOptions::benchmark() } } else { CityOptions::benchmark() };
+    let options = if quick {
+        CityOptions {
+            areas: 100,
+            ..CityOptions::benchmark()
+        }
+    } else {
+        CityOptions::benchmark()
+    };
     let t = Instant::now();
     let listing = city(&options);
     println!(
@@ -34,13 +41,17 @@ fn main() {
         listing.dwellings.len(),
         t.elapsed()
     );
-    let runs = if quick { 3 } else { 3 };
+    let runs = 3;
     let (check_time, report) = best_of(runs, || check(&listing, &CheckOptions::default()));
     println!(
         "self-check (all checks, 1 thread): {:>8.1} ms  ({} findings; target < 2000 ms: {})",
         check_time.as_secs_f64() * 1e3,
         report.findings.len(),
-        if check_time.as_secs_f64() < 2.0 { "met" } else { "NOT met" }
+        if check_time.as_secs_f64() < 2.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     let (number_time, numbering) = best_of(runs, || number(&listing, &NumberingOptions::default()));
     println!(
@@ -50,14 +61,23 @@ fn main() {
         numbering.dwellings.len()
     );
     let per_dwelling = check_time.as_secs_f64() * 1e9 / listing.dwellings.len().max(1) as f64;
-    println!("self-check per dwelling: {per_dwelling:.0} ns; numbering/self-check ratio: {:.2}", number_time.as_secs_f64() / check_time.as_secs_f64());
+    println!(
+        "self-check per dwelling: {per_dwelling:.0} ns; numbering/self-check ratio: {:.2}",
+        number_time.as_secs_f64() / check_time.as_secs_f64()
+    );
 
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/kunming-jinjiang-buildings.geojson");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/kunming-jinjiang-buildings.geojson");
     match std::fs::read_to_string(&path) {
         Err(_) => println!("kunming: skipped ({} not found)", path.display()),
         Ok(text) => {
-            let options = ImportOptions { area_key: "community".into(), ..ImportOptions::default() };
-            let (read_time, imported) = best_of(5, || read_listing(&text, None, &options).expect("the Kunming file reads"));
+            let options = ImportOptions {
+                area_key: "community".into(),
+                ..ImportOptions::default()
+            };
+            let (read_time, imported) = best_of(5, || {
+                read_listing(&text, None, &options).expect("the Kunming file reads")
+            });
             let mut listing = imported.listing;
             populate_dwellings(&mut listing);
             let (check_time, report) = best_of(5, || check(&listing, &CheckOptions::default()));

@@ -50,7 +50,12 @@ impl Crs {
 impl std::str::FromStr for Crs {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
             "wgs84" | "epsg4326" => Ok(Crs::Wgs84),
             "gcj02" => Ok(Crs::Gcj02),
             "bd09" | "bd09ll" => Ok(Crs::Bd09),

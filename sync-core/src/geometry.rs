@@ -72,8 +72,14 @@ mod tests {
     #[test]
     fn local_plane_agrees_with_haversine_at_psu_scale() {
         let plane = LocalPlane::new(102.72, 25.07);
-        let a = Coord { x: 102.72, y: 25.07 };
-        let b = Coord { x: 102.725, y: 25.073 };
+        let a = Coord {
+            x: 102.72,
+            y: 25.07,
+        };
+        let b = Coord {
+            x: 102.725,
+            y: 25.073,
+        };
         let pb = plane.project(b);
         let planar = (pb.x * pb.x + pb.y * pb.y).sqrt();
         let sphere = distance_m((a.x, a.y), (b.x, b.y));

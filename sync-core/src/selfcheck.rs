@@ -11,7 +11,10 @@
 use crate::geometry::{LocalPlane, distance_m};
 use crate::listing::address::{normalize_floor, normalize_part};
 use crate::listing::{Area, Building, Dwelling, Listing, Occupancy};
-use geo::{Area as _, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, MultiPolygon, Point, Rect, Validation};
+use geo::{
+    Area as _, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, MultiPolygon, Point,
+    Rect, Validation,
+};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree, RTreeObject};
 use serde::{Deserialize, Serialize};
@@ -216,7 +219,11 @@ impl<'a> Ctx<'a> {
             }
             dwelling_building.push(b);
         }
-        let anchors = listing.buildings.iter().map(|b| b.footprint.anchor()).collect();
+        let anchors = listing
+            .buildings
+            .iter()
+            .map(|b| b.footprint.anchor())
+            .collect();
         Self {
             listing,
             opts,
@@ -230,7 +237,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn add(&mut self, code: FindingCode, area: Option<&Area>, ids: Vec<String>, en: String, zh: String) {
+    fn add(
+        &mut self,
+        code: FindingCode,
+        area: Option<&Area>,
+        ids: Vec<String>,
+        en: String,
+        zh: String,
+    ) {
         self.findings.push(Finding {
             code,
             severity: code.severity(),
@@ -251,7 +265,8 @@ impl<'a> Ctx<'a> {
 
     fn dwelling_position(&self, i: usize) -> Option<Point<f64>> {
         let d = &self.listing.dwellings[i];
-        d.location.or_else(|| self.dwelling_building[i].map(|b| self.anchors[b]))
+        d.location
+            .or_else(|| self.dwelling_building[i].map(|b| self.anchors[b]))
     }
 
     /// A local plane for an area: centred on its boundary or its first building.
@@ -302,7 +317,11 @@ impl<'a> Ctx<'a> {
                             geo::algorithm::validation::InvalidPolygon::SelfIntersection(_)
                         )
                     );
-                    if is_self { self_intersecting.push(text) } else { other.push(text) }
+                    if is_self {
+                        self_intersecting.push(text)
+                    } else {
+                        other.push(text)
+                    }
                     Ok::<(), ()>(())
                 }))
                 .ok();
@@ -312,7 +331,11 @@ impl<'a> Ctx<'a> {
                     FindingCode::BoundarySelfIntersecting,
                     Some(area),
                     vec![area.code.clone()],
-                    format!("the boundary of area {} crosses itself ({})", area.code, self_intersecting.join("; ")),
+                    format!(
+                        "the boundary of area {} crosses itself ({})",
+                        area.code,
+                        self_intersecting.join("; ")
+                    ),
                     format!("区域 {} 的边界自相交", area.code),
                 );
             }
@@ -322,8 +345,16 @@ impl<'a> Ctx<'a> {
                     FindingCode::BoundaryInvalid,
                     Some(area),
                     vec![area.code.clone()],
-                    format!("the boundary of area {} is not a valid polygon: {}", area.code, other.join("; ")),
-                    format!("区域 {} 的边界不是有效的多边形：{}", area.code, other.join("；")),
+                    format!(
+                        "the boundary of area {} is not a valid polygon: {}",
+                        area.code,
+                        other.join("; ")
+                    ),
+                    format!(
+                        "区域 {} 的边界不是有效的多边形：{}",
+                        area.code,
+                        other.join("；")
+                    ),
                 );
             }
             self.usable_boundary[ai] = usable;
@@ -339,7 +370,10 @@ impl<'a> Ctx<'a> {
             .filter(|(i, _)| self.usable_boundary[*i])
             .filter_map(|(i, a)| {
                 let r = a.boundary.as_ref()?.bounding_rect()?;
-                Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
             })
             .collect();
         let tree = RTree::bulk_load(items);
@@ -355,9 +389,14 @@ impl<'a> Ctx<'a> {
         pairs.sort_unstable();
         for (i, j) in pairs {
             let (a, b) = (&self.listing.areas[i], &self.listing.areas[j]);
-            let (Some(ga), Some(gb)) = (&a.boundary, &b.boundary) else { continue };
+            let (Some(ga), Some(gb)) = (&a.boundary, &b.boundary) else {
+                continue;
+            };
             let plane = self.plane(i);
-            let overlap = plane.project_multi(ga).intersection(&plane.project_multi(gb)).unsigned_area();
+            let overlap = plane
+                .project_multi(ga)
+                .intersection(&plane.project_multi(gb))
+                .unsigned_area();
             if overlap > self.opts.overlap_tolerance_m2 {
                 self.add(
                     FindingCode::AreasOverlap,
@@ -381,8 +420,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Distance in metres from a point to the area, 0 when inside.
-    fn outside_by(point: Point<f64>, boundary: &MultiPolygon<f64>, bbox: &Rect<f64>, projected: &mut Option<MultiPolygon<f64>>, plane: &LocalPlane) -> f64 {
-        let inside_box = bbox.min().x <= point.x() && point.x() <= bbox.max().x && bbox.min().y <= point.y() && point.y() <= bbox.max().y;
+    fn outside_by(
+        point: Point<f64>,
+        boundary: &MultiPolygon<f64>,
+        bbox: &Rect<f64>,
+        projected: &mut Option<MultiPolygon<f64>>,
+        plane: &LocalPlane,
+    ) -> f64 {
+        let inside_box = bbox.min().x <= point.x()
+            && point.x() <= bbox.max().x
+            && bbox.min().y <= point.y()
+            && point.y() <= bbox.max().y;
         if inside_box && boundary.contains(&point) {
             return 0.0;
         }
@@ -395,8 +443,12 @@ impl<'a> Ctx<'a> {
             return;
         }
         let area = &self.listing.areas[ai];
-        let Some(boundary) = &area.boundary else { return };
-        let Some(bbox) = boundary.bounding_rect() else { return };
+        let Some(boundary) = &area.boundary else {
+            return;
+        };
+        let Some(bbox) = boundary.bounding_rect() else {
+            return;
+        };
         let plane = self.plane(ai);
         let mut projected = None;
         let tol = self.opts.outside_tolerance_m;
@@ -408,20 +460,32 @@ impl<'a> Ctx<'a> {
             }
         }
         for &di in &self.area_dwellings[ai] {
-            let Some(loc) = self.listing.dwellings[di].location else { continue };
+            let Some(loc) = self.listing.dwellings[di].location else {
+                continue;
+            };
             let d = Self::outside_by(loc, boundary, &bbox, &mut projected, &plane);
             if d > tol {
                 found.push((FindingCode::DwellingOutsideArea, self.dwelling_id(di), d));
             }
         }
         for (code, id, d) in found {
-            let (what, what_zh) = if code == FindingCode::BuildingOutsideArea { ("building", "建筑") } else { ("dwelling", "住户") };
+            let (what, what_zh) = if code == FindingCode::BuildingOutsideArea {
+                ("building", "建筑")
+            } else {
+                ("dwelling", "住户")
+            };
             self.add(
                 code,
                 Some(area),
                 vec![id.clone()],
-                format!("{what} {id} lies {d:.0} m outside the boundary of area {} (tolerance {tol} m)", area.code),
-                format!("{what_zh} {id} 位于区域 {} 边界外 {d:.0} 米（容差 {tol} 米）", area.code),
+                format!(
+                    "{what} {id} lies {d:.0} m outside the boundary of area {} (tolerance {tol} m)",
+                    area.code
+                ),
+                format!(
+                    "{what_zh} {id} 位于区域 {} 边界外 {d:.0} 米（容差 {tol} 米）",
+                    area.code
+                ),
             );
         }
     }
@@ -451,14 +515,23 @@ impl<'a> Ctx<'a> {
                 found.push((
                     FindingCode::DwellingsInNonResidentialBuilding,
                     vec![bid.clone()],
-                    format!("building {bid} is recorded as {} but has {} dwelling(s) listed", b.kind.as_str(), dwellings.len()),
-                    format!("建筑 {bid} 记录为非住宅（{}），但列出了 {} 户", b.kind.as_str(), dwellings.len()),
+                    format!(
+                        "building {bid} is recorded as {} but has {} dwelling(s) listed",
+                        b.kind.as_str(),
+                        dwellings.len()
+                    ),
+                    format!(
+                        "建筑 {bid} 记录为非住宅（{}），但列出了 {} 户",
+                        b.kind.as_str(),
+                        dwellings.len()
+                    ),
                 ));
             }
             if let (Some(e), Some(f), Some(p)) = (b.entrances, b.floors, b.dwellings_per_floor) {
                 let expected = u64::from(e) * u64::from(f) * u64::from(p);
                 let diff = (listed as f64 - expected as f64).abs();
-                if expected > 0 && diff > (self.opts.apartment_tolerance * expected as f64).max(1.0) {
+                if expected > 0 && diff > (self.opts.apartment_tolerance * expected as f64).max(1.0)
+                {
                     found.push((
                         FindingCode::DwellingCountMismatch,
                         vec![bid.clone()],
@@ -483,8 +556,16 @@ impl<'a> Ctx<'a> {
                 found.push((
                     FindingCode::DuplicateAddress,
                     ids.clone(),
-                    format!("building {bid} lists the address {addr} {} times: {}", group.len(), ids.join(", ")),
-                    format!("建筑 {bid} 中地址 {addr} 出现 {} 次：{}", group.len(), ids.join("、")),
+                    format!(
+                        "building {bid} lists the address {addr} {} times: {}",
+                        group.len(),
+                        ids.join(", ")
+                    ),
+                    format!(
+                        "建筑 {bid} 中地址 {addr} 出现 {} 次：{}",
+                        group.len(),
+                        ids.join("、")
+                    ),
                 ));
             }
         }
@@ -533,8 +614,20 @@ impl<'a> Ctx<'a> {
                 found.push((
                     FindingCode::DuplicateListingNumber,
                     ids.clone(),
-                    format!("area {}: listing number {} is given to {} dwellings: {}", area.code, group[0].0, group.len(), ids.join(", ")),
-                    format!("区域 {}：编号 {} 被 {} 户重复使用：{}", area.code, group[0].0, group.len(), ids.join("、")),
+                    format!(
+                        "area {}: listing number {} is given to {} dwellings: {}",
+                        area.code,
+                        group[0].0,
+                        group.len(),
+                        ids.join(", ")
+                    ),
+                    format!(
+                        "区域 {}：编号 {} 被 {} 户重复使用：{}",
+                        area.code,
+                        group[0].0,
+                        group.len(),
+                        ids.join("、")
+                    ),
                 ));
             }
         }
@@ -558,16 +651,39 @@ impl<'a> Ctx<'a> {
             .collect();
         if !missing.is_empty() || !unnumbered.is_empty() {
             let shown: Vec<String> = missing.iter().take(20).map(u32::to_string).collect();
-            let more = if missing.len() > 20 { format!(" and {} more", missing.len() - 20) } else { String::new() };
-            let mut en = format!("area {}: listing numbers must run 1..{n}; missing: {}{more}", area.code, shown.join(", "));
+            let more = if missing.len() > 20 {
+                format!(" and {} more", missing.len() - 20)
+            } else {
+                String::new()
+            };
+            let mut en = format!(
+                "area {}: listing numbers must run 1..{n}; missing: {}{more}",
+                area.code,
+                shown.join(", ")
+            );
             if !unnumbered.is_empty() {
-                en.push_str(&format!("; {} dwelling(s) have no number", unnumbered.len()));
+                en.push_str(&format!(
+                    "; {} dwelling(s) have no number",
+                    unnumbered.len()
+                ));
             }
             if !beyond.is_empty() {
-                let more = if beyond.len() > 10 { format!(" and {} more", beyond.len() - 10) } else { String::new() };
-                en.push_str(&format!("; out of range: {}{more}", beyond[..beyond.len().min(10)].join(", ")));
+                let more = if beyond.len() > 10 {
+                    format!(" and {} more", beyond.len() - 10)
+                } else {
+                    String::new()
+                };
+                en.push_str(&format!(
+                    "; out of range: {}{more}",
+                    beyond[..beyond.len().min(10)].join(", ")
+                ));
             }
-            let zh = format!("区域 {}：编号应为 1 至 {n}，缺少 {} 个编号，{} 户未编号", area.code, missing.len(), unnumbered.len());
+            let zh = format!(
+                "区域 {}：编号应为 1 至 {n}，缺少 {} 个编号，{} 户未编号",
+                area.code,
+                missing.len(),
+                unnumbered.len()
+            );
             found.push((FindingCode::MissingListingNumber, unnumbered, en, zh));
         }
         for (code, ids, en, zh) in found {
@@ -592,14 +708,31 @@ impl<'a> Ctx<'a> {
                 found.push((
                     FindingCode::DuplicateSerpentineNumber,
                     ids.clone(),
-                    format!("area {}: serpentine number {} is given to {} buildings: {}", area.code, group[0].0, group.len(), ids.join(", ")),
-                    format!("区域 {}：建筑蛇形编号 {} 重复：{}", area.code, group[0].0, ids.join("、")),
+                    format!(
+                        "area {}: serpentine number {} is given to {} buildings: {}",
+                        area.code,
+                        group[0].0,
+                        group.len(),
+                        ids.join(", ")
+                    ),
+                    format!(
+                        "区域 {}：建筑蛇形编号 {} 重复：{}",
+                        area.code,
+                        group[0].0,
+                        ids.join("、")
+                    ),
                 ));
             }
         }
         let plane = self.plane(ai);
-        let pts: Vec<Coord<f64>> = numbered.iter().map(|&(_, b)| plane.project(self.anchors[b].0)).collect();
-        let steps: Vec<f64> = pts.windows(2).map(|w| ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt()).collect();
+        let pts: Vec<Coord<f64>> = numbered
+            .iter()
+            .map(|&(_, b)| plane.project(self.anchors[b].0))
+            .collect();
+        let steps: Vec<f64> = pts
+            .windows(2)
+            .map(|w| ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt())
+            .collect();
         let mut sorted = steps.clone();
         sorted.sort_unstable_by(f64::total_cmp);
         let median = sorted[sorted.len() / 2];
@@ -715,7 +848,10 @@ impl<'a> Ctx<'a> {
                 );
                 for (k, &(i, pi)) in located.iter().enumerate() {
                     let c = plane.project(pi.0);
-                    let env = AABB::from_corners([c.x - limit * 1.01, c.y - limit * 1.01], [c.x + limit * 1.01, c.y + limit * 1.01]);
+                    let env = AABB::from_corners(
+                        [c.x - limit * 1.01, c.y - limit * 1.01],
+                        [c.x + limit * 1.01, c.y + limit * 1.01],
+                    );
                     for other in tree.locate_in_envelope(&env) {
                         if other.data > k {
                             let (j, pj) = located[other.data];
@@ -725,7 +861,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        pairs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        pairs.sort_unstable_by_key(|p| (p.0, p.1));
         for (i, j, d) in pairs {
             let (di, dj) = (&self.listing.dwellings[i], &self.listing.dwellings[j]);
             let bi = self.dwelling_building[i].map(|b| &self.listing.buildings[b]);
@@ -754,16 +890,23 @@ impl<'a> Ctx<'a> {
             dwellings: self.listing.dwellings.len(),
             ..Summary::default()
         };
-        self.findings.sort_by(|a, b| (a.severity, a.code, &a.area).cmp(&(b.severity, b.code, &b.area)));
+        self.findings
+            .sort_by(|a, b| (a.severity, a.code, &a.area).cmp(&(b.severity, b.code, &b.area)));
         for f in &self.findings {
             match f.severity {
                 Severity::Error => summary.errors += 1,
                 Severity::Warning => summary.warnings += 1,
                 Severity::Info => summary.infos += 1,
             }
-            *summary.by_code.entry(f.code.as_str().to_string()).or_default() += 1;
+            *summary
+                .by_code
+                .entry(f.code.as_str().to_string())
+                .or_default() += 1;
         }
-        Report { findings: self.findings, summary }
+        Report {
+            findings: self.findings,
+            summary,
+        }
     }
 }
 
@@ -775,12 +918,23 @@ fn building_label(b: Option<&Building>) -> Option<&str> {
 /// The normalised full address of a dwelling: building label (when `with_building`), then the
 /// structured address, else the door number. `None` when nothing identifies the door.
 fn full_key(d: &Dwelling, b: Option<&Building>) -> Option<String> {
-    let local = d.address.normalized().or_else(|| d.door_number.as_deref().map(normalize_part))?;
-    Some(format!("{}#{local}", building_label(b).map(normalize_part).unwrap_or_default()))
+    let local = d
+        .address
+        .normalized()
+        .or_else(|| d.door_number.as_deref().map(normalize_part))?;
+    Some(format!(
+        "{}#{local}",
+        building_label(b).map(normalize_part).unwrap_or_default()
+    ))
 }
 
 /// A 64-bit hash of the normalised address, computed without allocating per dwelling.
-fn address_hash(d: &Dwelling, with_building: bool, b: Option<&Building>, buf: &mut String) -> Option<u64> {
+fn address_hash(
+    d: &Dwelling,
+    with_building: bool,
+    b: Option<&Building>,
+    buf: &mut String,
+) -> Option<u64> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     if d.address.is_empty() {
         let door = d.door_number.as_deref()?;
@@ -789,7 +943,10 @@ fn address_hash(d: &Dwelling, with_building: bool, b: Option<&Building>, buf: &m
         buf.hash(&mut h);
     } else {
         0u8.hash(&mut h);
-        for (k, part) in [&d.address.unit, &d.address.floor, &d.address.room].into_iter().enumerate() {
+        for (k, part) in [&d.address.unit, &d.address.floor, &d.address.room]
+            .into_iter()
+            .enumerate()
+        {
             match part.as_deref() {
                 None => 0u8.hash(&mut h),
                 Some(p) if k == 1 => normalize_floor(p).hash(&mut h),

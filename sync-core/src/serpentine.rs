@@ -56,6 +56,9 @@ enum Stop {
     Loose(usize),
 }
 
+/// The stops on one map sheet (`None`: on no sheet).
+type SheetGroup = (Option<Vec<Chunk>>, Vec<(Stop, Coord<f64>)>);
+
 /// Computes the serpentine order of every area of the listing.
 pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
     let area_index = listing.area_index();
@@ -85,7 +88,7 @@ pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
             Stop::Building(b) => listing.buildings[*b].sheet.as_deref().map(natural_key),
             Stop::Loose(_) => None,
         };
-        let mut groups: Vec<(Option<Vec<Chunk>>, Vec<(Stop, Coord<f64>)>)> = Vec::new();
+        let mut groups: Vec<SheetGroup> = Vec::new();
         area_stops.sort_by(|a, b| sheet_cmp(&sheet_of(&a.0), &sheet_of(&b.0)));
         for s in area_stops {
             let key = sheet_of(&s.0);
@@ -99,18 +102,26 @@ pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
             for (stop, _) in walk(listing, group, options) {
                 match stop {
                     Stop::Building(b) => {
-                        numbering.buildings.insert(listing.buildings[b].id, next_building);
+                        numbering
+                            .buildings
+                            .insert(listing.buildings[b].id, next_building);
                         next_building += 1;
-                        let mut ds: Vec<(WalkKey, usize)> =
-                            in_building[b].iter().map(|&d| (WalkKey::of(&listing.dwellings[d]), d)).collect();
+                        let mut ds: Vec<(WalkKey, usize)> = in_building[b]
+                            .iter()
+                            .map(|&d| (WalkKey::of(&listing.dwellings[d]), d))
+                            .collect();
                         ds.sort_unstable();
                         for (_, d) in ds {
-                            numbering.dwellings.insert(listing.dwellings[d].id, next_dwelling);
+                            numbering
+                                .dwellings
+                                .insert(listing.dwellings[d].id, next_dwelling);
                             next_dwelling += 1;
                         }
                     }
                     Stop::Loose(d) => {
-                        numbering.dwellings.insert(listing.dwellings[d].id, next_dwelling);
+                        numbering
+                            .dwellings
+                            .insert(listing.dwellings[d].id, next_dwelling);
                         next_dwelling += 1;
                     }
                 }
@@ -119,8 +130,11 @@ pub fn number(listing: &Listing, options: &NumberingOptions) -> Numbering {
         let _ = ai;
     }
     // Dwellings that could not be placed (no building, no location) go last, by id.
-    let mut rest: Vec<&crate::listing::Dwelling> =
-        listing.dwellings.iter().filter(|d| !numbering.dwellings.contains_key(&d.id)).collect();
+    let mut rest: Vec<&crate::listing::Dwelling> = listing
+        .dwellings
+        .iter()
+        .filter(|d| !numbering.dwellings.contains_key(&d.id))
+        .collect();
     rest.sort_by_key(|d| (d.area, d.id));
     let mut next_per_area: HashMap<crate::ids::AreaId, u32> = HashMap::new();
     for d in &listing.dwellings {
@@ -182,12 +196,23 @@ fn sheet_cmp<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
 /// Where the band lines fall matters: a line through a row of buildings splits it and makes the
 /// walk zig-zag. Four band offsets (0, ¼, ½, ¾ of the band height) are tried and the shortest
 /// walk is kept (ties to the smaller offset), so the result stays deterministic.
-fn walk(listing: &Listing, stops: Vec<(Stop, Coord<f64>)>, options: &NumberingOptions) -> Vec<(Stop, Coord<f64>)> {
+fn walk(
+    listing: &Listing,
+    stops: Vec<(Stop, Coord<f64>)>,
+    options: &NumberingOptions,
+) -> Vec<(Stop, Coord<f64>)> {
     if stops.len() < 2 {
         return stops;
     }
-    let mp = geo::MultiPoint::from(stops.iter().map(|s| geo::Point::from(s.1)).collect::<Vec<_>>());
-    let Some(rect) = mp.bounding_rect() else { return stops };
+    let mp = geo::MultiPoint::from(
+        stops
+            .iter()
+            .map(|s| geo::Point::from(s.1))
+            .collect::<Vec<_>>(),
+    );
+    let Some(rect) = mp.bounding_rect() else {
+        return stops;
+    };
     let plane = LocalPlane::new(rect.center().x, rect.center().y);
     let (lo, hi) = (plane.project(rect.min()), plane.project(rect.max()));
     let band = options.band_m.filter(|b| *b > 0.0).unwrap_or_else(|| {
@@ -198,7 +223,10 @@ fn walk(listing: &Listing, stops: Vec<(Stop, Coord<f64>)>, options: &NumberingOp
         Stop::Building(b) => listing.buildings[*b].id.uuid(),
         Stop::Loose(d) => listing.dwellings[*d].id.uuid(),
     };
-    let points: Vec<(Coord<f64>, uuid::Uuid)> = stops.iter().map(|s| (plane.project(s.1), id_of(&s.0))).collect();
+    let points: Vec<(Coord<f64>, uuid::Uuid)> = stops
+        .iter()
+        .map(|s| (plane.project(s.1), id_of(&s.0)))
+        .collect();
     let order_for = |offset: f64| -> Vec<usize> {
         let mut keyed: Vec<(i64, f64, f64, uuid::Uuid, usize)> = points
             .iter()

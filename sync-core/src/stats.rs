@@ -48,18 +48,32 @@ pub fn stats(listing: &Listing) -> Stats {
     let mut areas: Vec<AreaStats> = listing
         .areas
         .iter()
-        .map(|a| AreaStats { code: a.code.clone(), name: a.name.clone(), measure_of_size: a.measure_of_size, ..empty() })
+        .map(|a| AreaStats {
+            code: a.code.clone(),
+            name: a.name.clone(),
+            measure_of_size: a.measure_of_size,
+            ..empty()
+        })
         .collect();
-    let mut total = AreaStats { code: "*".into(), ..empty() };
+    let mut total = AreaStats {
+        code: "*".into(),
+        ..empty()
+    };
     for b in &listing.buildings {
-        for s in [index.get(&b.area).map(|&i| &mut areas[i]), Some(&mut total)].into_iter().flatten() {
+        for s in [index.get(&b.area).map(|&i| &mut areas[i]), Some(&mut total)]
+            .into_iter()
+            .flatten()
+        {
             s.buildings += 1;
             s.residential_buildings += usize::from(b.kind.is_residential());
             *s.building_kinds.entry(b.kind.as_str().into()).or_default() += 1;
         }
     }
     for d in &listing.dwellings {
-        for s in [index.get(&d.area).map(|&i| &mut areas[i]), Some(&mut total)].into_iter().flatten() {
+        for s in [index.get(&d.area).map(|&i| &mut areas[i]), Some(&mut total)]
+            .into_iter()
+            .flatten()
+        {
             s.dwellings += 1;
             s.households += u64::from(d.households);
             *s.occupancy.entry(d.occupancy.as_str().into()).or_default() += 1;
@@ -71,7 +85,10 @@ pub fn stats(listing: &Listing) -> Stats {
     }
     for s in areas.iter_mut().chain(std::iter::once(&mut total)) {
         let listed = s.dwellings - s.occupancy.get("not_dwelling").copied().unwrap_or(0);
-        s.listed_to_mos = s.measure_of_size.filter(|m| *m > 0.0).map(|m| listed as f64 / m);
+        s.listed_to_mos = s
+            .measure_of_size
+            .filter(|m| *m > 0.0)
+            .map(|m| listed as f64 / m);
     }
     Stats { total, areas }
 }

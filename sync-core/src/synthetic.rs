@@ -6,7 +6,9 @@
 
 use crate::geometry::LocalPlane;
 use crate::ids::{AreaId, BuildingId, DwellingId};
-use crate::listing::{Address, Area, Building, BuildingKind, Dwelling, Extra, Footprint, Listing, Occupancy};
+use crate::listing::{
+    Address, Area, Building, BuildingKind, Dwelling, Extra, Footprint, Listing, Occupancy,
+};
 use crate::random::Stream;
 use crate::serpentine::{NumberingOptions, number};
 use geo::{Area as _, Coord, LineString, MultiPolygon, Point, Polygon};
@@ -44,7 +46,12 @@ impl Default for CityOptions {
 impl CityOptions {
     /// The benchmark city: 1,000 areas, 100,000 buildings, 1,000,000 dwellings.
     pub fn benchmark() -> Self {
-        Self { areas: 1_000, buildings_per_area: 100, dwellings_per_building: 10, ..Self::default() }
+        Self {
+            areas: 1_000,
+            buildings_per_area: 100,
+            dwellings_per_building: 10,
+            ..Self::default()
+        }
     }
 }
 
@@ -53,7 +60,7 @@ fn layouts(n: u32) -> Vec<(u32, u32, u32)> {
     let mut out = Vec::new();
     for e in 1..=n.min(6) {
         for p in 1..=n.min(4) {
-            if n % (e * p) == 0 {
+            if n.is_multiple_of(e * p) {
                 let f = n / (e * p);
                 if (1..=33).contains(&f) {
                     out.push((e, f, p));
@@ -76,24 +83,44 @@ pub fn city(options: &CityOptions) -> Listing {
     let side = options.area_side_m;
     // Corner jitter is shared by neighbouring areas so that they tile without overlap.
     let jitter: Vec<Vec<(f64, f64)>> = (0..=rows)
-        .map(|_| (0..=cols).map(|_| (rng.range(-0.08, 0.08) * side, rng.range(-0.08, 0.08) * side)).collect())
+        .map(|_| {
+            (0..=cols)
+                .map(|_| (rng.range(-0.08, 0.08) * side, rng.range(-0.08, 0.08) * side))
+                .collect()
+        })
         .collect();
     let corner = |r: usize, c: usize| -> Coord<f64> {
-        let (jx, jy) = if r == 0 || c == 0 || r == rows || c == cols { (0.0, 0.0) } else { jitter[r][c] };
-        plane.unproject(Coord { x: c as f64 * side + jx, y: r as f64 * side + jy })
+        let (jx, jy) = if r == 0 || c == 0 || r == rows || c == cols {
+            (0.0, 0.0)
+        } else {
+            jitter[r][c]
+        };
+        plane.unproject(Coord {
+            x: c as f64 * side + jx,
+            y: r as f64 * side + jy,
+        })
     };
     let layouts = layouts(options.dwellings_per_building);
     let mut listing = Listing::default();
     for a in 0..options.areas {
         let (r, c) = (a / cols, a % cols);
         let code = format!("A{:04}", a + 1);
-        let ring = vec![corner(r, c), corner(r, c + 1), corner(r + 1, c + 1), corner(r + 1, c), corner(r, c)];
+        let ring = vec![
+            corner(r, c),
+            corner(r, c + 1),
+            corner(r + 1, c + 1),
+            corner(r + 1, c),
+            corner(r, c),
+        ];
         let area_id = AreaId::from_source(&code);
         let mut area = Area::named(code.clone());
         area.id = area_id;
         area.name = format!("社区 {}", a + 1);
         area.stratum = Some(format!("S{}", r % 4 + 1));
-        area.boundary = Some(MultiPolygon(vec![Polygon::new(LineString::new(ring), vec![])]));
+        area.boundary = Some(MultiPolygon(vec![Polygon::new(
+            LineString::new(ring),
+            vec![],
+        )]));
         area.mos_source = Some("synthetic register".into());
         // Buildings on an inner grid of the cell, well inside the jittered boundary.
         let n = options.buildings_per_area;
@@ -103,21 +130,39 @@ pub fn city(options: &CityOptions) -> Listing {
         let mut listed = 0u32;
         for k in 0..n {
             let (br, bc) = (k / per_row, k % per_row);
-            let x = c as f64 * side + side * 0.15 + (bc as f64 + 0.5) * step + rng.range(-0.1, 0.1) * step;
-            let y = r as f64 * side + side * 0.15 + (br as f64 + 0.5) * step + rng.range(-0.1, 0.1) * step;
+            let x = c as f64 * side
+                + side * 0.15
+                + (bc as f64 + 0.5) * step
+                + rng.range(-0.1, 0.1) * step;
+            let y = r as f64 * side
+                + side * 0.15
+                + (br as f64 + 0.5) * step
+                + rng.range(-0.1, 0.1) * step;
             let (w, h) = ((step * 0.6).min(30.0), (step * 0.35).min(14.0));
             let rect: Vec<Coord<f64>> = [(-w, -h), (w, -h), (w, h), (-w, h), (-w, -h)]
                 .iter()
-                .map(|&(dx, dy)| plane.unproject(Coord { x: x + dx / 2.0, y: y + dy / 2.0 }))
+                .map(|&(dx, dy)| {
+                    plane.unproject(Coord {
+                        x: x + dx / 2.0,
+                        y: y + dy / 2.0,
+                    })
+                })
                 .collect();
             let src = format!("{code}-B{:03}", k + 1);
             let (e, f, p) = layouts[rng.below(layouts.len() as u64) as usize];
-            let kind = if rng.chance(0.1) { BuildingKind::Mixed } else { BuildingKind::Residential };
+            let kind = if rng.chance(0.1) {
+                BuildingKind::Mixed
+            } else {
+                BuildingKind::Residential
+            };
             let building = Building {
                 id: BuildingId::from_source(&src),
                 source_id: Some(src.clone()),
                 area: area_id,
-                footprint: Footprint::Polygon(MultiPolygon(vec![Polygon::new(LineString::new(rect), vec![])])),
+                footprint: Footprint::Polygon(MultiPolygon(vec![Polygon::new(
+                    LineString::new(rect),
+                    vec![],
+                )])),
                 kind,
                 name: None,
                 number: Some(format!("{}栋", k + 1)),
@@ -184,14 +229,23 @@ pub fn city(options: &CityOptions) -> Listing {
 
 /// Plants one of each common listing mistake into the first area (needs at least 4 buildings).
 fn plant_defects(listing: &mut Listing, plane: &LocalPlane) {
-    let Some(area) = listing.areas.first().map(|a| a.id) else { return };
-    let in_area: Vec<usize> = (0..listing.buildings.len()).filter(|&i| listing.buildings[i].area == area).collect();
+    let Some(area) = listing.areas.first().map(|a| a.id) else {
+        return;
+    };
+    let in_area: Vec<usize> = (0..listing.buildings.len())
+        .filter(|&i| listing.buildings[i].area == area)
+        .collect();
     if in_area.len() < 4 {
         return;
     }
     // 1. The same door listed twice in its building.
     let b0 = listing.buildings[in_area[0]].id;
-    if let Some(d) = listing.dwellings.iter().find(|d| d.building == Some(b0)).cloned() {
+    if let Some(d) = listing
+        .dwellings
+        .iter()
+        .find(|d| d.building == Some(b0))
+        .cloned()
+    {
         let mut dup = d.clone();
         dup.source_id = Some(format!("{}-again", d.source_id.clone().unwrap_or_default()));
         dup.id = DwellingId::from_source(dup.source_id.as_deref().unwrap_or_default());
@@ -208,7 +262,10 @@ fn plant_defects(listing: &mut Listing, plane: &LocalPlane) {
             p.exterior_mut(|ring| {
                 for c in ring.0.iter_mut() {
                     let m = plane.project(*c);
-                    *c = plane.unproject(Coord { x: m.x - 400.0, y: m.y });
+                    *c = plane.unproject(Coord {
+                        x: m.x - 400.0,
+                        y: m.y,
+                    });
                 }
             });
         }
@@ -308,31 +365,6 @@ pub fn populate_dwellings(listing: &mut Listing) -> usize {
     added
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layouts_multiply_out() {
-        for n in [1, 10, 12, 24] {
-            for (e, f, p) in layouts(n) {
-                assert_eq!(e * f * p, n);
-            }
-        }
-    }
-
-    #[test]
-    fn a_city_is_deterministic_and_sized_as_asked() {
-        let o = CityOptions { areas: 4, buildings_per_area: 9, dwellings_per_building: 6, ..CityOptions::default() };
-        let a = city(&o);
-        let b = city(&o);
-        assert_eq!(a, b);
-        assert_eq!(a.areas.len(), 4);
-        assert_eq!(a.buildings.len(), 36);
-        assert_eq!(a.dwellings.len(), 36 * 6);
-    }
-}
-
 /// Gives every area that has no boundary a draft one: the convex hull of its buildings, grown by
 /// `buffer_m` metres. For data that names compounds but draws no boundaries (OpenStreetMap); a
 /// real survey draws its boundaries on the first walk.
@@ -349,10 +381,14 @@ pub fn draft_boundaries(listing: &mut Listing, buffer_m: f64) -> usize {
             .filter(|b| b.area == area.id)
             .flat_map(|b| match &b.footprint {
                 Footprint::Point(p) => vec![p.0],
-                Footprint::Polygon(mp) => mp.0.iter().flat_map(|p| p.exterior().0.clone()).collect(),
+                Footprint::Polygon(mp) => {
+                    mp.0.iter().flat_map(|p| p.exterior().0.clone()).collect()
+                }
             })
             .collect();
-        let Some(first) = coords.first() else { continue };
+        let Some(first) = coords.first() else {
+            continue;
+        };
         let plane = LocalPlane::new(first.x, first.y);
         let grown: Vec<Point<f64>> = coords
             .iter()
@@ -360,7 +396,10 @@ pub fn draft_boundaries(listing: &mut Listing, buffer_m: f64) -> usize {
                 let m = plane.project(c);
                 (0..16).map(move |k| {
                     let t = f64::from(k) * std::f64::consts::PI / 8.0;
-                    Coord { x: m.x + buffer_m * t.cos(), y: m.y + buffer_m * t.sin() }
+                    Coord {
+                        x: m.x + buffer_m * t.cos(),
+                        y: m.y + buffer_m * t.sin(),
+                    }
                 })
             })
             .map(|m| Point::from(plane.unproject(m)))
@@ -369,4 +408,34 @@ pub fn draft_boundaries(listing: &mut Listing, buffer_m: f64) -> usize {
         drafted += 1;
     }
     drafted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_multiply_out() {
+        for n in [1, 10, 12, 24] {
+            for (e, f, p) in layouts(n) {
+                assert_eq!(e * f * p, n);
+            }
+        }
+    }
+
+    #[test]
+    fn a_city_is_deterministic_and_sized_as_asked() {
+        let o = CityOptions {
+            areas: 4,
+            buildings_per_area: 9,
+            dwellings_per_building: 6,
+            ..CityOptions::default()
+        };
+        let a = city(&o);
+        let b = city(&o);
+        assert_eq!(a, b);
+        assert_eq!(a.areas.len(), 4);
+        assert_eq!(a.buildings.len(), 36);
+        assert_eq!(a.dwellings.len(), 36 * 6);
+    }
 }

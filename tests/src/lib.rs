@@ -1,1 +1,71 @@
+//! Helpers for the end-to-end tests: the real `mapframe` binary and the shared real data.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// Path to the `mapframe` binary of this build profile, building it if it is not there yet.
+pub fn mapframe_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // The test binary lives in target/<profile>/deps/; the mapframe binary in target/<profile>/.
+        let exe = std::env::current_exe().expect("current exe");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let bin = dir.join(format!("mapframe{}", std::env::consts::EXE_SUFFIX));
+        if !bin.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-p", "mapframe-server", "--bin", "mapframe"])
+                .current_dir(workspace_root());
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("cargo build runs");
+            assert!(status.success(), "building mapframe failed");
+        }
+        bin
+    })
+}
+
+/// Runs `mapframe` with arguments.
+pub fn mapframe(args: &[&str]) -> Output {
+    Command::new(mapframe_bin())
+        .args(args)
+        .output()
+        .expect("mapframe runs")
+}
+
+/// A file from `../shared/data`, or `None` (with a printed reason) when that folder is absent.
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    let path = workspace_root().join("../shared/data").join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!(
+            "skipped: {} not found (../shared/data is absent)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

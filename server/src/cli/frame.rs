@@ -8,7 +8,9 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use sync_core::crs::Crs;
 use sync_core::listing::Listing;
-use sync_core::listing::geojson::{ExportOptions, ImportErrors, ImportOptions, InputKind, read_listing, write_listing};
+use sync_core::listing::geojson::{
+    ExportOptions, ImportErrors, ImportOptions, InputKind, id_json, read_listing, write_listing,
+};
 use sync_core::selfcheck::{CheckOptions, Report, Severity, check};
 use sync_core::serpentine::{NumberingOptions, number};
 use sync_core::stats::{AreaStats, stats};
@@ -130,9 +132,17 @@ fn parse_crs(s: &str) -> Result<Crs, String> {
 }
 
 fn parse_band(s: &str) -> Result<(f64, f64), String> {
-    let (lo, hi) = s.split_once(',').ok_or_else(|| format!("expected LOW,HIGH, found {s:?}"))?;
-    let lo: f64 = lo.trim().parse().map_err(|_| format!("{lo:?} is not a number"))?;
-    let hi: f64 = hi.trim().parse().map_err(|_| format!("{hi:?} is not a number"))?;
+    let (lo, hi) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected LOW,HIGH, found {s:?}"))?;
+    let lo: f64 = lo
+        .trim()
+        .parse()
+        .map_err(|_| format!("{lo:?} is not a number"))?;
+    let hi: f64 = hi
+        .trim()
+        .parse()
+        .map_err(|_| format!("{hi:?} is not a number"))?;
     if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
         return Err(format!("expected LOW <= HIGH, found {lo},{hi}"));
     }
@@ -150,7 +160,13 @@ pub fn run(cmd: FrameCommand) -> Result<Outcome, CliError> {
 
 /// The demo neighbourhood used by `--demo`.
 pub fn demo_listing() -> Listing {
-    city(&CityOptions { areas: 6, buildings_per_area: 30, dwellings_per_building: 12, defects: true, ..CityOptions::default() })
+    city(&CityOptions {
+        areas: 6,
+        buildings_per_area: 30,
+        dwellings_per_building: 12,
+        defects: true,
+        ..CityOptions::default()
+    })
 }
 
 struct Loaded {
@@ -161,24 +177,38 @@ struct Loaded {
 
 fn load(input: &InputArgs) -> Result<Loaded, CliError> {
     if input.demo {
-        return Ok(Loaded { listing: demo_listing(), name: "generated demo neighbourhood".into(), listing_had_areas: true });
+        return Ok(Loaded {
+            listing: demo_listing(),
+            name: "generated demo neighbourhood".into(),
+            listing_had_areas: true,
+        });
     }
     let path = input.listing.as_deref().unwrap_or(Path::new("-"));
     let text = read_text(path)?;
     let areas_text = input.areas.as_deref().map(read_text).transpose()?;
-    let options = ImportOptions { crs: input.crs, area_key: input.area_key.clone() };
+    let options = ImportOptions {
+        crs: input.crs,
+        area_key: input.area_key.clone(),
+    };
     match read_listing(&text, areas_text.as_deref(), &options) {
         Ok(imported) => Ok(Loaded {
             listing: imported.listing,
             name: path.display().to_string(),
             listing_had_areas: imported.listing_had_areas,
         }),
-        Err(errors) => Err(CliError::Input(describe_import_errors(&errors, path, input.areas.as_deref()))),
+        Err(errors) => Err(CliError::Input(describe_import_errors(
+            &errors,
+            path,
+            input.areas.as_deref(),
+        ))),
     }
 }
 
 fn describe_import_errors(errors: &ImportErrors, listing: &Path, areas: Option<&Path>) -> String {
-    let mut out = format!("cannot read the listing ({} problem(s)):", errors.errors.len());
+    let mut out = format!(
+        "cannot read the listing ({} problem(s)):",
+        errors.errors.len()
+    );
     for e in &errors.errors {
         let file = match e.input {
             InputKind::Listing => listing,
@@ -212,7 +242,11 @@ fn run_check(a: CheckArgs) -> Result<Outcome, CliError> {
         render_report(&report, &loaded.name)
     };
     write_atomic(Path::new("-"), text.as_bytes())?;
-    Ok(if report.has_errors() { Outcome::Found } else { Outcome::Ok })
+    Ok(if report.has_errors() {
+        Outcome::Found
+    } else {
+        Outcome::Ok
+    })
 }
 
 /// The JSON form of a report: `{"findings": [{"code", "severity", "message", "message_zh", "area",
@@ -225,7 +259,7 @@ fn report_json(report: &Report) -> serde_json::Value {
             "message": f.message,
             "message_zh": f.message_zh,
             "area": f.area,
-            "ids": f.ids,
+            "ids": f.ids.iter().map(|id| id_json(id)).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "summary": report.summary,
     })
@@ -243,7 +277,10 @@ fn render_report(report: &Report, name: &str) -> String {
     let mut i = 0;
     while i < report.findings.len() {
         let code = report.findings[i].code;
-        let group: Vec<_> = report.findings[i..].iter().take_while(|f| f.code == code).collect();
+        let group: Vec<_> = report.findings[i..]
+            .iter()
+            .take_while(|f| f.code == code)
+            .collect();
         let label = match code.severity() {
             Severity::Error => "ERROR",
             Severity::Warning => "WARNING",
@@ -254,7 +291,10 @@ fn render_report(report: &Report, name: &str) -> String {
             out.push_str(&format!("  - {}\n    {}\n", f.message, f.message_zh));
         }
         if group.len() > SHOWN_PER_CODE {
-            out.push_str(&format!("  … and {} more (--json lists them all)\n", group.len() - SHOWN_PER_CODE));
+            out.push_str(&format!(
+                "  … and {} more (--json lists them all)\n",
+                group.len() - SHOWN_PER_CODE
+            ));
         }
         i += group.len();
     }
@@ -273,13 +313,18 @@ fn run_number(a: NumberArgs) -> Result<Outcome, CliError> {
     if let Some(b) = a.band
         && !(b.is_finite() && b > 0.0)
     {
-        return Err(CliError::Input(format!("--band must be a positive number of metres, found {b}")));
+        return Err(CliError::Input(format!(
+            "--band must be a positive number of metres, found {b}"
+        )));
     }
     let numbering = number(&loaded.listing, &NumberingOptions { band_m: a.band });
     numbering.apply(&mut loaded.listing);
     let text = write_listing(
         &loaded.listing,
-        &ExportOptions { areas: loaded.listing_had_areas || a.input.demo, ..ExportOptions::default() },
+        &ExportOptions {
+            areas: loaded.listing_had_areas || a.input.demo,
+            ..ExportOptions::default()
+        },
     );
     write_atomic(&a.output, text.as_bytes())?;
     eprintln!(
@@ -302,7 +347,16 @@ fn run_stats(a: StatsArgs) -> Result<Outcome, CliError> {
     } else {
         let mut out = format!(
             "{:<12} {:>9} {:>11} {:>9} {:>10} {:>9} {:>7} {:>9} {:>8} {:>9}\n",
-            "area", "buildings", "residential", "dwellings", "households", "occupied", "vacant", "business", "not_dw.", "list/MOS"
+            "area",
+            "buildings",
+            "residential",
+            "dwellings",
+            "households",
+            "occupied",
+            "vacant",
+            "business",
+            "not_dw.",
+            "list/MOS"
         );
         let row = |s: &AreaStats| {
             let o = |k: &str| s.occupancy.get(k).copied().unwrap_or(0);
@@ -317,13 +371,18 @@ fn run_stats(a: StatsArgs) -> Result<Outcome, CliError> {
                 o("vacant"),
                 o("business"),
                 o("not_dwelling"),
-                s.listed_to_mos.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into())
+                s.listed_to_mos
+                    .map(|r| format!("{r:.2}"))
+                    .unwrap_or_else(|| "-".into())
             )
         };
         for s in &st.areas {
             out.push_str(&row(s));
         }
-        out.push_str(&row(&AreaStats { code: "total".into(), ..st.total.clone() }));
+        out.push_str(&row(&AreaStats {
+            code: "total".into(),
+            ..st.total.clone()
+        }));
         out.push_str("\nbuildings by kind:");
         for (k, n) in &st.total.building_kinds {
             out.push_str(&format!(" {k}={n}"));
@@ -338,15 +397,33 @@ fn run_stats(a: StatsArgs) -> Result<Outcome, CliError> {
 fn run_generate(a: GenerateArgs) -> Result<Outcome, CliError> {
     let (listing, export) = match &a.from_buildings {
         Some(path) => {
-            let input = InputArgs { listing: Some(path.clone()), areas: None, crs: a.crs, area_key: a.area_key.clone(), demo: false };
+            let input = InputArgs {
+                listing: Some(path.clone()),
+                areas: None,
+                crs: a.crs,
+                area_key: a.area_key.clone(),
+                demo: false,
+            };
             let mut loaded = load(&input)?;
             let added = populate_dwellings(&mut loaded.listing);
-            eprintln!("added {added} dwelling(s) to the residential buildings of {}", path.display());
-            (loaded.listing, ExportOptions { areas: loaded.listing_had_areas, ..ExportOptions::default() })
+            eprintln!(
+                "added {added} dwelling(s) to the residential buildings of {}",
+                path.display()
+            );
+            (
+                loaded.listing,
+                ExportOptions {
+                    areas: loaded.listing_had_areas,
+                    ..ExportOptions::default()
+                },
+            )
         }
         None => {
             if a.areas == 0 || a.buildings_per_area == 0 || a.dwellings_per_building == 0 {
-                return Err(CliError::Input("--areas, --buildings-per-area and --dwellings-per-building must be at least 1".into()));
+                return Err(CliError::Input(
+                    "--areas, --buildings-per-area and --dwellings-per-building must be at least 1"
+                        .into(),
+                ));
             }
             let listing = city(&CityOptions {
                 areas: a.areas,

@@ -34,8 +34,17 @@ impl Address {
             return None;
         }
         let part = |p: &Option<String>| p.as_deref().map(normalize_part).unwrap_or_default();
-        let floor = self.floor.as_deref().map(normalize_floor).unwrap_or_default();
-        Some(format!("{}|{}|{}", part(&self.unit), floor, part(&self.room)))
+        let floor = self
+            .floor
+            .as_deref()
+            .map(normalize_floor)
+            .unwrap_or_default();
+        Some(format!(
+            "{}|{}|{}",
+            part(&self.unit),
+            floor,
+            part(&self.room)
+        ))
     }
 
     /// Orders addresses as a lister walks a building: by entrance, then floor, then room.
@@ -43,13 +52,17 @@ impl Address {
         let key = |p: &Option<String>| p.as_deref().map(natural_key).unwrap_or_default();
         key(&self.unit)
             .cmp(&key(&other.unit))
-            .then_with(|| floor_rank(self.floor.as_deref()).cmp(&floor_rank(other.floor.as_deref())))
+            .then_with(|| {
+                floor_rank(self.floor.as_deref()).cmp(&floor_rank(other.floor.as_deref()))
+            })
             .then_with(|| key(&self.room).cmp(&key(&other.room)))
     }
 }
 
 /// Suffixes that carry no information in an address part.
-const NOISE_SUFFIXES: &[&str] = &["单元", "门洞", "楼层", "层", "楼", "室", "号", "户", "栋", "幢", "座"];
+const NOISE_SUFFIXES: &[&str] = &[
+    "单元", "门洞", "楼层", "层", "楼", "室", "号", "户", "栋", "幢", "座",
+];
 
 /// Normalises one address part: full-width to half-width, lower case, no white space or
 /// separators, no unit words ("单元", "层", "室"…), no leading zeros in numbers.
@@ -131,7 +144,11 @@ pub fn natural_key(s: &str) -> Vec<Chunk> {
             if !text.is_empty() {
                 key.push(Chunk::Text(std::mem::take(&mut text)));
             }
-            num = Some(num.unwrap_or(0).saturating_mul(10).saturating_add(u64::from(d)));
+            num = Some(
+                num.unwrap_or(0)
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(d)),
+            );
         } else {
             if let Some(n) = num.take() {
                 key.push(Chunk::Num(n));
@@ -178,7 +195,11 @@ mod tests {
 
     fn addr(u: &str, f: &str, r: &str) -> Address {
         let o = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        Address { unit: o(u), floor: o(f), room: o(r) }
+        Address {
+            unit: o(u),
+            floor: o(f),
+            room: o(r),
+        }
     }
 
     #[test]
@@ -205,16 +226,28 @@ mod tests {
             addr("1单元", "3层", "301室").normalized(),
             addr("1", "3", "301").normalized()
         );
-        assert_ne!(addr("1", "3", "301").normalized(), addr("2", "3", "301").normalized());
-        assert_eq!(addr("1", "3F", "1").normalized(), addr("1", "3", "1").normalized());
-        assert_ne!(addr("1", "B1", "1").normalized(), addr("1", "1", "1").normalized());
-        assert_ne!(addr("1", "-1", "1").normalized(), addr("1", "1", "1").normalized());
+        assert_ne!(
+            addr("1", "3", "301").normalized(),
+            addr("2", "3", "301").normalized()
+        );
+        assert_eq!(
+            addr("1", "3F", "1").normalized(),
+            addr("1", "3", "1").normalized()
+        );
+        assert_ne!(
+            addr("1", "B1", "1").normalized(),
+            addr("1", "1", "1").normalized()
+        );
+        assert_ne!(
+            addr("1", "-1", "1").normalized(),
+            addr("1", "1", "1").normalized()
+        );
         assert_eq!(Address::default().normalized(), None);
     }
 
     #[test]
     fn walk_order_is_natural_and_puts_basements_first() {
-        let mut v = vec![
+        let mut v = [
             addr("2", "1", "101"),
             addr("1", "10", "1001"),
             addr("1", "2", "201"),

@@ -18,7 +18,9 @@ use super::{
 };
 use crate::crs::Crs;
 use crate::ids::{AreaId, BuildingId, DwellingId, SegmentId, SheetId};
-use geo::{BoundingRect, Contains, Coord, Distance, Euclidean, LineString, MultiPolygon, Point, Polygon};
+use geo::{
+    BoundingRect, Contains, Coord, Distance, Euclidean, LineString, MultiPolygon, Point, Polygon,
+};
 use geojson::{GeometryValue, Position};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -36,7 +38,10 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { crs: Crs::Wgs84, area_key: "area".to_string() }
+        Self {
+            crs: Crs::Wgs84,
+            area_key: "area".to_string(),
+        }
     }
 }
 
@@ -171,17 +176,26 @@ pub fn read_listing(
     areas: Option<&str>,
     options: &ImportOptions,
 ) -> Result<Imported, ImportErrors> {
-    let mut reader = Reader { options, errors: Vec::new(), truncated: false };
+    let mut reader = Reader {
+        options,
+        errors: Vec::new(),
+        truncated: false,
+    };
     let mut raw = Vec::new();
     if let Some(text) = areas {
         reader.collect_features(InputKind::Areas, text, &mut raw);
     }
     reader.collect_features(InputKind::Listing, listing, &mut raw);
     reader.finish_early()?;
-    let listing_had_areas = raw.iter().any(|f| f.input == InputKind::Listing && f.layer == Layer::Area);
+    let listing_had_areas = raw
+        .iter()
+        .any(|f| f.input == InputKind::Listing && f.layer == Layer::Area);
     let listing = reader.build(raw);
     reader.finish_early()?;
-    Ok(Imported { listing, listing_had_areas })
+    Ok(Imported {
+        listing,
+        listing_had_areas,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -238,7 +252,13 @@ impl Reader<'_> {
         }
     }
 
-    fn err(&mut self, at: &At, code: ImportErrorCode, field: Option<&str>, message: impl Into<String>) {
+    fn err(
+        &mut self,
+        at: &At,
+        code: ImportErrorCode,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.push(ImportError {
             input: at.input,
             code,
@@ -268,7 +288,10 @@ impl Reader<'_> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ImportErrors { errors: std::mem::take(&mut self.errors), truncated: self.truncated })
+            Err(ImportErrors {
+                errors: std::mem::take(&mut self.errors),
+                truncated: self.truncated,
+            })
         }
     }
 
@@ -296,7 +319,11 @@ impl Reader<'_> {
                 Some("FeatureCollection") => match o.get("features") {
                     Some(Value::Array(a)) => a.clone(),
                     _ => {
-                        self.top_err(input, ImportErrorCode::NotAFeatureCollection, "a FeatureCollection needs a \"features\" array");
+                        self.top_err(
+                            input,
+                            ImportErrorCode::NotAFeatureCollection,
+                            "a FeatureCollection needs a \"features\" array",
+                        );
                         return;
                     }
                 },
@@ -318,13 +345,20 @@ impl Reader<'_> {
                 self.top_err(
                     input,
                     ImportErrorCode::NotAFeatureCollection,
-                    format!("expected a GeoJSON FeatureCollection object, found {}", json_kind(other)),
+                    format!(
+                        "expected a GeoJSON FeatureCollection object, found {}",
+                        json_kind(other)
+                    ),
                 );
                 return;
             }
         };
         if features.is_empty() {
-            self.top_err(input, ImportErrorCode::EmptyCollection, "the collection has no features");
+            self.top_err(
+                input,
+                ImportErrorCode::EmptyCollection,
+                "the collection has no features",
+            );
             return;
         }
         for (index, feature) in features.into_iter().enumerate() {
@@ -334,21 +368,45 @@ impl Reader<'_> {
         }
     }
 
-    fn split_feature(&mut self, input: InputKind, index: usize, feature: Value) -> Option<RawFeature> {
-        let mut at = At { input, feature: index, id: None };
+    fn split_feature(
+        &mut self,
+        input: InputKind,
+        index: usize,
+        feature: Value,
+    ) -> Option<RawFeature> {
+        let mut at = At {
+            input,
+            feature: index,
+            id: None,
+        };
         let Value::Object(mut obj) = feature else {
-            self.err(&at, ImportErrorCode::NotAFeature, None, format!("expected a Feature object, found {}", json_kind(&feature)));
+            self.err(
+                &at,
+                ImportErrorCode::NotAFeature,
+                None,
+                format!("expected a Feature object, found {}", json_kind(&feature)),
+            );
             return None;
         };
         if obj.get("type").and_then(Value::as_str) != Some("Feature") {
-            self.err(&at, ImportErrorCode::NotAFeature, Some("type"), "expected \"type\": \"Feature\"");
+            self.err(
+                &at,
+                ImportErrorCode::NotAFeature,
+                Some("type"),
+                "expected \"type\": \"Feature\"",
+            );
             return None;
         }
         let mut properties = match obj.remove("properties") {
             Some(Value::Object(p)) => p,
             None | Some(Value::Null) => Map::new(),
             Some(other) => {
-                self.err(&at, ImportErrorCode::NotAFeature, Some("properties"), format!("expected an object, found {}", json_kind(&other)));
+                self.err(
+                    &at,
+                    ImportErrorCode::NotAFeature,
+                    Some("properties"),
+                    format!("expected an object, found {}", json_kind(&other)),
+                );
                 return None;
             }
         };
@@ -363,7 +421,15 @@ impl Reader<'_> {
             Some(Value::String(s)) => Some(s.trim().to_string()),
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(other) => {
-                self.err(&at, ImportErrorCode::BadProperty, Some("id"), format!("an id must be a string or a number, found {}", json_kind(&other)));
+                self.err(
+                    &at,
+                    ImportErrorCode::BadProperty,
+                    Some("id"),
+                    format!(
+                        "an id must be a string or a number, found {}",
+                        json_kind(&other)
+                    ),
+                );
                 return None;
             }
         };
@@ -374,23 +440,30 @@ impl Reader<'_> {
             Some(g) => match serde_json::from_value::<geojson::Geometry>(g) {
                 Ok(g) => Some(g.value),
                 Err(e) => {
-                    self.err(&at, ImportErrorCode::InvalidGeometry, Some("geometry"), format!("not a valid GeoJSON geometry: {e}"));
+                    self.err(
+                        &at,
+                        ImportErrorCode::InvalidGeometry,
+                        Some("geometry"),
+                        format!("not a valid GeoJSON geometry: {e}"),
+                    );
                     return None;
                 }
             },
         };
         let layer = match properties.get("layer") {
-            Some(Value::String(s)) if !s.trim().is_empty() => match s.trim().to_ascii_lowercase().as_str() {
-                "area" | "psu" => Layer::Area,
-                "segment" => Layer::Segment,
-                "sheet" | "map_sheet" => Layer::Sheet,
-                "building" | "structure" => Layer::Building,
-                "dwelling" => Layer::Dwelling,
-                other => {
-                    self.err(&at, ImportErrorCode::UnknownLayer, Some("layer"), format!("unknown layer {other:?}: expected area, segment, sheet, building or dwelling"));
-                    return None;
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    "area" | "psu" => Layer::Area,
+                    "segment" => Layer::Segment,
+                    "sheet" | "map_sheet" => Layer::Sheet,
+                    "building" | "structure" => Layer::Building,
+                    "dwelling" => Layer::Dwelling,
+                    other => {
+                        self.err(&at, ImportErrorCode::UnknownLayer, Some("layer"), format!("unknown layer {other:?}: expected area, segment, sheet, building or dwelling"));
+                        return None;
+                    }
                 }
-            },
+            }
             Some(Value::String(_)) | Some(Value::Null) | None => {
                 match infer_layer(input, geometry.as_ref(), &properties) {
                     Some(l) => l,
@@ -401,24 +474,47 @@ impl Reader<'_> {
                 }
             }
             Some(other) => {
-                self.err(&at, ImportErrorCode::BadProperty, Some("layer"), format!("expected a string, found {}", json_kind(other)));
+                self.err(
+                    &at,
+                    ImportErrorCode::BadProperty,
+                    Some("layer"),
+                    format!("expected a string, found {}", json_kind(other)),
+                );
                 return None;
             }
         };
         properties.remove("layer");
-        Some(RawFeature { input, index, id, layer, geometry, properties })
+        Some(RawFeature {
+            input,
+            index,
+            id,
+            layer,
+            geometry,
+            properties,
+        })
     }
 
     /// Interprets the raw features into a listing.
     fn build(&mut self, raw: Vec<RawFeature>) -> Listing {
         let mut listing = Listing::default();
-        let (mut area_codes, mut seen) = (HashMap::<String, usize>::new(), HashMap::<(Layer, String), usize>::new());
+        let (mut area_codes, mut seen) = (
+            HashMap::<String, usize>::new(),
+            HashMap::<(Layer, String), usize>::new(),
+        );
         let mut by_layer: [Vec<RawFeature>; 5] = Default::default();
         for f in raw {
             if let Some(id) = &f.id {
                 let at = at_of(&f);
                 if let Some(prev) = seen.insert((f.layer, id.clone()), f.index) {
-                    self.err(&at, ImportErrorCode::DuplicateId, Some("id"), format!("id {id} is also used by {} feature {prev}", f.layer.as_str()));
+                    self.err(
+                        &at,
+                        ImportErrorCode::DuplicateId,
+                        Some("id"),
+                        format!(
+                            "id {id} is also used by {} feature {prev}",
+                            f.layer.as_str()
+                        ),
+                    );
                 }
             }
             let slot = match f.layer {
@@ -442,37 +538,82 @@ impl Reader<'_> {
             let at = at_of(&f);
             let mut p = Props::new(f.properties);
             let code = p.string(self, &at, &["code"]);
-            let area = p.string(self, &at, &[self.options.area_key.as_str(), "area", "area_code"]);
+            let area = p.area_code(self, &at, &self.options.area_key);
             let mos = p.real(self, &at, &["mos", "measure_of_size"]);
-            let boundary = self.polygonal(&at, f.geometry.as_ref(), "a segment", true).map(|(b, _)| b);
-            let (Some(code), Some(area)) = (self.require(&at, code, "code"), self.require(&at, area, self.options.area_key.clone().as_str())) else { continue };
-            let Some(i) = self.area_ref(&at, &area, &mut area_codes, &mut listing, declared_areas) else { continue };
-            let id = f.id.as_deref().map(SegmentId::from_source).unwrap_or_else(|| SegmentId::from_source(&format!("{area}/{code}")));
-            listing.areas[i].segments.push(Segment { id, code, boundary: boundary.flatten(), measure_of_size: mos, extra: p.rest() });
+            let boundary = self
+                .polygonal(&at, f.geometry.as_ref(), "a segment", true)
+                .map(|(b, _)| b);
+            let (Some(code), Some(area)) = (
+                self.require(&at, code, "code"),
+                self.require(&at, area, self.options.area_key.clone().as_str()),
+            ) else {
+                continue;
+            };
+            let Some(i) = self.area_ref(&at, &area, &mut area_codes, &mut listing, declared_areas)
+            else {
+                continue;
+            };
+            let id =
+                f.id.as_deref()
+                    .map(SegmentId::from_source)
+                    .unwrap_or_else(|| SegmentId::from_source(&format!("{area}/{code}")));
+            listing.areas[i].segments.push(Segment {
+                id,
+                code,
+                boundary: boundary.flatten(),
+                measure_of_size: mos,
+                extra: p.rest(),
+            });
         }
         for f in sheets {
             let at = at_of(&f);
             let mut p = Props::new(f.properties);
             let code = p.string(self, &at, &["code"]);
-            let area = p.string(self, &at, &[self.options.area_key.as_str(), "area", "area_code"]);
-            let kind = p.string(self, &at, &["kind"]).map(|k| match k.to_ascii_lowercase().as_str() {
-                "master" | "总图" => Ok(SheetKind::Master),
-                "sub" | "分图" => Ok(SheetKind::Sub),
-                _ => Err(k),
-            });
+            let area = p.area_code(self, &at, &self.options.area_key);
+            let kind =
+                p.string(self, &at, &["kind"])
+                    .map(|k| match k.to_ascii_lowercase().as_str() {
+                        "master" | "总图" => Ok(SheetKind::Master),
+                        "sub" | "分图" => Ok(SheetKind::Sub),
+                        _ => Err(k),
+                    });
             let kind = match kind {
                 None => SheetKind::Sub,
                 Some(Ok(k)) => k,
                 Some(Err(k)) => {
-                    self.err(&at, ImportErrorCode::BadProperty, Some("kind"), format!("unknown sheet kind {k:?}: expected master or sub"));
+                    self.err(
+                        &at,
+                        ImportErrorCode::BadProperty,
+                        Some("kind"),
+                        format!("unknown sheet kind {k:?}: expected master or sub"),
+                    );
                     continue;
                 }
             };
-            let boundary = self.polygonal(&at, f.geometry.as_ref(), "a map sheet", true).map(|(b, _)| b);
-            let (Some(code), Some(area)) = (self.require(&at, code, "code"), self.require(&at, area, self.options.area_key.clone().as_str())) else { continue };
-            let Some(i) = self.area_ref(&at, &area, &mut area_codes, &mut listing, declared_areas) else { continue };
-            let id = f.id.as_deref().map(SheetId::from_source).unwrap_or_else(|| SheetId::from_source(&format!("{area}/{code}")));
-            listing.areas[i].sheets.push(MapSheet { id, code, kind, boundary: boundary.flatten(), extra: p.rest() });
+            let boundary = self
+                .polygonal(&at, f.geometry.as_ref(), "a map sheet", true)
+                .map(|(b, _)| b);
+            let (Some(code), Some(area)) = (
+                self.require(&at, code, "code"),
+                self.require(&at, area, self.options.area_key.clone().as_str()),
+            ) else {
+                continue;
+            };
+            let Some(i) = self.area_ref(&at, &area, &mut area_codes, &mut listing, declared_areas)
+            else {
+                continue;
+            };
+            let id =
+                f.id.as_deref()
+                    .map(SheetId::from_source)
+                    .unwrap_or_else(|| SheetId::from_source(&format!("{area}/{code}")));
+            listing.areas[i].sheets.push(MapSheet {
+                id,
+                code,
+                kind,
+                boundary: boundary.flatten(),
+                extra: p.rest(),
+            });
         }
 
         let locator = AreaLocator::new(&listing.areas);
@@ -480,7 +621,14 @@ impl Reader<'_> {
         for f in buildings {
             let at = at_of(&f);
             let index = f.index;
-            if let Some(b) = self.building(f, &at, &mut area_codes, &mut listing, &locator, declared_areas) {
+            if let Some(b) = self.building(
+                f,
+                &at,
+                &mut area_codes,
+                &mut listing,
+                &locator,
+                declared_areas,
+            ) {
                 if let Some(src) = &b.source_id {
                     building_ids.insert(src.clone(), listing.buildings.len());
                 }
@@ -491,7 +639,15 @@ impl Reader<'_> {
         }
         for f in dwellings {
             let at = at_of(&f);
-            if let Some(d) = self.dwelling(f, &at, &mut area_codes, &mut listing, &locator, &building_ids, declared_areas) {
+            if let Some(d) = self.dwelling(
+                f,
+                &at,
+                &mut area_codes,
+                &mut listing,
+                &locator,
+                &building_ids,
+                declared_areas,
+            ) {
                 listing.dwellings.push(d);
             }
         }
@@ -500,7 +656,12 @@ impl Reader<'_> {
 
     fn require<T>(&mut self, at: &At, v: Option<T>, field: &str) -> Option<T> {
         if v.is_none() {
-            self.err(at, ImportErrorCode::MissingProperty, Some(field), "required, but missing or empty");
+            self.err(
+                at,
+                ImportErrorCode::MissingProperty,
+                Some(field),
+                "required, but missing or empty",
+            );
         }
         v
     }
@@ -519,7 +680,12 @@ impl Reader<'_> {
             return Some(i);
         }
         if declared {
-            self.err(at, ImportErrorCode::UnknownReference, Some(&self.options.area_key.clone()), format!("no area has code {code:?}"));
+            self.err(
+                at,
+                ImportErrorCode::UnknownReference,
+                Some(&self.options.area_key.clone()),
+                format!("no area has code {code:?}"),
+            );
             return None;
         }
         listing.areas.push(Area::named(code));
@@ -527,11 +693,20 @@ impl Reader<'_> {
         Some(listing.areas.len() - 1)
     }
 
-    fn area(&mut self, f: RawFeature, codes: &mut HashMap<String, usize>, listing: &Listing) -> Option<Area> {
+    fn area(
+        &mut self,
+        f: RawFeature,
+        codes: &mut HashMap<String, usize>,
+        listing: &Listing,
+    ) -> Option<Area> {
         let at = at_of(&f);
         let mut p = Props::new(f.properties);
         let uuid = p.uuid(self, &at);
-        let code = p.string(self, &at, &["code", "area_code", self.options.area_key.as_str()]);
+        let code = p.string(
+            self,
+            &at,
+            &["code", "area_code", self.options.area_key.as_str()],
+        );
         let name = p.string(self, &at, &["name"]).unwrap_or_default();
         let stratum = p.string(self, &at, &["stratum"]);
         let mos = p.real(self, &at, &["mos", "measure_of_size"]);
@@ -540,18 +715,33 @@ impl Reader<'_> {
         if let Some(pr) = prob
             && !(pr > 0.0 && pr <= 1.0)
         {
-            self.err(&at, ImportErrorCode::BadProperty, Some("prob"), format!("a probability must be in (0, 1], found {pr}"));
+            self.err(
+                &at,
+                ImportErrorCode::BadProperty,
+                Some("prob"),
+                format!("a probability must be in (0, 1], found {pr}"),
+            );
         }
         if let Some(m) = mos
             && m < 0.0
         {
-            self.err(&at, ImportErrorCode::BadProperty, Some("mos"), format!("a measure of size cannot be negative, found {m}"));
+            self.err(
+                &at,
+                ImportErrorCode::BadProperty,
+                Some("mos"),
+                format!("a measure of size cannot be negative, found {m}"),
+            );
         }
         let geometry = self.polygonal(&at, f.geometry.as_ref(), "an area", true);
         let code = self.require(&at, code, "code")?;
         let (boundary, unclosed) = geometry?;
         if codes.contains_key(&code) {
-            self.err(&at, ImportErrorCode::DuplicateId, Some("code"), format!("area code {code:?} is used twice"));
+            self.err(
+                &at,
+                ImportErrorCode::DuplicateId,
+                Some("code"),
+                format!("area code {code:?} is used twice"),
+            );
             return None;
         }
         codes.insert(code.clone(), listing.areas.len());
@@ -589,7 +779,7 @@ impl Reader<'_> {
         let mut p = Props::new(f.properties);
         let uuid = p.uuid(self, at);
         let area_key = self.options.area_key.clone();
-        let area = p.string(self, at, &[area_key.as_str(), "area", "area_code"]);
+        let area = p.area_code(self, at, &area_key);
         let kind_word = p.string(self, at, &["kind", "building_kind"]);
         let osm_word = p.peek_string(self, at, "building");
         let kind = match kind_word.as_deref().or(osm_word.as_deref()) {
@@ -611,13 +801,20 @@ impl Reader<'_> {
         let serpentine = p.count(self, at, &["serpentine"], false);
         let sheet = p.string(self, at, &["sheet"]);
         let footprint = match f.geometry.as_ref() {
-            Some(GeometryValue::Point { coordinates }) => self.point(at, coordinates, "geometry.coordinates").map(Footprint::Point),
+            Some(GeometryValue::Point { coordinates }) => self
+                .point(at, coordinates, "geometry.coordinates")
+                .map(Footprint::Point),
             Some(_) => self
                 .polygonal(at, f.geometry.as_ref(), "a building", false)
                 .and_then(|(mp, _)| mp)
                 .map(Footprint::Polygon),
             None => {
-                self.err(at, ImportErrorCode::WrongGeometryType, Some("geometry"), "a building needs a Polygon, MultiPolygon or Point geometry, found null");
+                self.err(
+                    at,
+                    ImportErrorCode::WrongGeometryType,
+                    Some("geometry"),
+                    "a building needs a Polygon, MultiPolygon or Point geometry, found null",
+                );
                 None
             }
         }?;
@@ -631,7 +828,11 @@ impl Reader<'_> {
                 }
             },
         };
-        let id = uuid.map(BuildingId::from_uuid).unwrap_or_else(|| f.id.as_deref().map(BuildingId::from_source).unwrap_or_default());
+        let id = uuid.map(BuildingId::from_uuid).unwrap_or_else(|| {
+            f.id.as_deref()
+                .map(BuildingId::from_source)
+                .unwrap_or_default()
+        });
         Some(Building {
             id,
             source_id: f.id,
@@ -663,7 +864,7 @@ impl Reader<'_> {
         let mut p = Props::new(f.properties);
         let uuid = p.uuid(self, at);
         let area_key = self.options.area_key.clone();
-        let area = p.string(self, at, &[area_key.as_str(), "area", "area_code"]);
+        let area = p.area_code(self, at, &area_key);
         let building_ref = p.string(self, at, &["building_id"]);
         let unit = p.string(self, at, &["unit", "entrance"]);
         let floor = p.string(self, at, &["floor"]);
@@ -685,9 +886,19 @@ impl Reader<'_> {
         let listing_number = p.count(self, at, &["listing_number"], false);
         let location = match f.geometry.as_ref() {
             None => None,
-            Some(GeometryValue::Point { coordinates }) => Some(self.point(at, coordinates, "geometry.coordinates")?),
+            Some(GeometryValue::Point { coordinates }) => {
+                Some(self.point(at, coordinates, "geometry.coordinates")?)
+            }
             Some(other) => {
-                self.err(at, ImportErrorCode::WrongGeometryType, Some("geometry"), format!("a dwelling's geometry must be a Point or null, found {}", other.type_name()));
+                self.err(
+                    at,
+                    ImportErrorCode::WrongGeometryType,
+                    Some("geometry"),
+                    format!(
+                        "a dwelling's geometry must be a Point or null, found {}",
+                        other.type_name()
+                    ),
+                );
                 return None;
             }
         };
@@ -696,7 +907,12 @@ impl Reader<'_> {
             Some(r) => match building_ids.get(r) {
                 Some(&i) => Some(i),
                 None => {
-                    self.err(at, ImportErrorCode::UnknownReference, Some("building_id"), format!("no building has id {r:?}"));
+                    self.err(
+                        at,
+                        ImportErrorCode::UnknownReference,
+                        Some("building_id"),
+                        format!("no building has id {r:?}"),
+                    );
                     return None;
                 }
             },
@@ -718,11 +934,30 @@ impl Reader<'_> {
         if let (Some(b), Some(ai)) = (building, Some(area))
             && listing.buildings[b].area != listing.areas[ai].id
         {
-            self.err(at, ImportErrorCode::BadProperty, Some(&area_key), format!("the dwelling names area {:?} but its building is in area {:?}", listing.areas[ai].code, listing.areas.iter().find(|a| a.id == listing.buildings[b].area).map(|a| a.code.as_str()).unwrap_or("?")));
+            self.err(
+                at,
+                ImportErrorCode::BadProperty,
+                Some(&area_key),
+                format!(
+                    "the dwelling names area {:?} but its building is in area {:?}",
+                    listing.areas[ai].code,
+                    listing
+                        .areas
+                        .iter()
+                        .find(|a| a.id == listing.buildings[b].area)
+                        .map(|a| a.code.as_str())
+                        .unwrap_or("?")
+                ),
+            );
             return None;
         }
-        let households = clamp_u16(households.unwrap_or(u32::from(occupancy == Occupancy::Occupied)));
-        let id = uuid.map(DwellingId::from_uuid).unwrap_or_else(|| f.id.as_deref().map(DwellingId::from_source).unwrap_or_default());
+        let households =
+            clamp_u16(households.unwrap_or(u32::from(occupancy == Occupancy::Occupied)));
+        let id = uuid.map(DwellingId::from_uuid).unwrap_or_else(|| {
+            f.id.as_deref()
+                .map(DwellingId::from_source)
+                .unwrap_or_default()
+        });
         Some(Dwelling {
             id,
             source_id: f.id,
@@ -743,11 +978,23 @@ impl Reader<'_> {
     fn coord(&mut self, at: &At, pos: &Position, field: &str) -> Option<Coord<f64>> {
         let s = pos.as_slice();
         if s.len() < 2 {
-            self.err(at, ImportErrorCode::BadCoordinate, Some(field), format!("a position needs longitude and latitude, found {} number(s)", s.len()));
+            self.err(
+                at,
+                ImportErrorCode::BadCoordinate,
+                Some(field),
+                format!(
+                    "a position needs longitude and latitude, found {} number(s)",
+                    s.len()
+                ),
+            );
             return None;
         }
         let (lon, lat) = (s[0], s[1]);
-        if !lon.is_finite() || !lat.is_finite() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        if !lon.is_finite()
+            || !lat.is_finite()
+            || !(-180.0..=180.0).contains(&lon)
+            || !(-90.0..=90.0).contains(&lat)
+        {
             self.err(at, ImportErrorCode::BadCoordinate, Some(field), format!("[{lon}, {lat}] is not a longitude/latitude pair (longitude -180..180, latitude -90..90; projected coordinates are not accepted)"));
             return None;
         }
@@ -759,9 +1006,20 @@ impl Reader<'_> {
         self.coord(at, pos, field).map(Point::from)
     }
 
-    fn ring(&mut self, at: &At, ring: &[Position], field: &str, unclosed: &mut bool) -> Option<LineString<f64>> {
+    fn ring(
+        &mut self,
+        at: &At,
+        ring: &[Position],
+        field: &str,
+        unclosed: &mut bool,
+    ) -> Option<LineString<f64>> {
         if ring.is_empty() {
-            self.err(at, ImportErrorCode::InvalidGeometry, Some(field), "a ring has no positions");
+            self.err(
+                at,
+                ImportErrorCode::InvalidGeometry,
+                Some(field),
+                "a ring has no positions",
+            );
             return None;
         }
         let mut coords = Vec::with_capacity(ring.len() + 1);
@@ -781,9 +1039,20 @@ impl Reader<'_> {
         Some(LineString::new(coords))
     }
 
-    fn polygon(&mut self, at: &At, rings: &[Vec<Position>], field: &str, unclosed: &mut bool) -> Option<Polygon<f64>> {
+    fn polygon(
+        &mut self,
+        at: &At,
+        rings: &[Vec<Position>],
+        field: &str,
+        unclosed: &mut bool,
+    ) -> Option<Polygon<f64>> {
         if rings.is_empty() {
-            self.err(at, ImportErrorCode::InvalidGeometry, Some(field), "a polygon has no rings");
+            self.err(
+                at,
+                ImportErrorCode::InvalidGeometry,
+                Some(field),
+                "a polygon has no rings",
+            );
             return None;
         }
         let mut out = Vec::with_capacity(rings.len());
@@ -807,7 +1076,12 @@ impl Reader<'_> {
         match geometry {
             None if nullable => Some((None, false)),
             None => {
-                self.err(at, ImportErrorCode::WrongGeometryType, Some("geometry"), format!("{what} needs a Polygon or MultiPolygon geometry, found null"));
+                self.err(
+                    at,
+                    ImportErrorCode::WrongGeometryType,
+                    Some("geometry"),
+                    format!("{what} needs a Polygon or MultiPolygon geometry, found null"),
+                );
                 None
             }
             Some(GeometryValue::Polygon { coordinates }) => {
@@ -816,18 +1090,36 @@ impl Reader<'_> {
             }
             Some(GeometryValue::MultiPolygon { coordinates }) => {
                 if coordinates.is_empty() {
-                    self.err(at, ImportErrorCode::InvalidGeometry, Some("geometry.coordinates"), "a MultiPolygon has no polygons");
+                    self.err(
+                        at,
+                        ImportErrorCode::InvalidGeometry,
+                        Some("geometry.coordinates"),
+                        "a MultiPolygon has no polygons",
+                    );
                     return None;
                 }
                 let mut polys = Vec::with_capacity(coordinates.len());
                 for (i, p) in coordinates.iter().enumerate() {
-                    polys.push(self.polygon(at, p, &format!("geometry.coordinates[{i}]"), &mut unclosed));
+                    polys.push(self.polygon(
+                        at,
+                        p,
+                        &format!("geometry.coordinates[{i}]"),
+                        &mut unclosed,
+                    ));
                 }
                 let polys: Vec<_> = polys.into_iter().collect::<Option<_>>()?;
                 Some((Some(MultiPolygon(polys)), unclosed))
             }
             Some(other) => {
-                self.err(at, ImportErrorCode::WrongGeometryType, Some("geometry"), format!("{what} needs a Polygon or MultiPolygon geometry, found {}", other.type_name()));
+                self.err(
+                    at,
+                    ImportErrorCode::WrongGeometryType,
+                    Some("geometry"),
+                    format!(
+                        "{what} needs a Polygon or MultiPolygon geometry, found {}",
+                        other.type_name()
+                    ),
+                );
                 None
             }
         }
@@ -835,7 +1127,11 @@ impl Reader<'_> {
 }
 
 fn at_of(f: &RawFeature) -> At {
-    At { input: f.input, feature: f.index, id: f.id.clone() }
+    At {
+        input: f.input,
+        feature: f.index,
+        id: f.id.clone(),
+    }
 }
 
 fn clamp_u16(v: u32) -> u16 {
@@ -853,18 +1149,41 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn infer_layer(input: InputKind, geometry: Option<&GeometryValue>, props: &Map<String, Value>) -> Option<Layer> {
+fn infer_layer(
+    input: InputKind,
+    geometry: Option<&GeometryValue>,
+    props: &Map<String, Value>,
+) -> Option<Layer> {
     if input == InputKind::Areas {
         return Some(Layer::Area);
     }
-    let has = |k: &str| props.get(k).is_some_and(|v| !v.is_null() && v != &Value::String(String::new()));
-    let dwellingish = ["building_id", "unit", "floor", "room", "door_number", "occupancy", "households", "listing_number"]
-        .iter()
-        .any(|k| has(k));
+    let has = |k: &str| {
+        props
+            .get(k)
+            .is_some_and(|v| !v.is_null() && v != &Value::String(String::new()))
+    };
+    let dwellingish = [
+        "building_id",
+        "unit",
+        "floor",
+        "room",
+        "door_number",
+        "occupancy",
+        "households",
+        "listing_number",
+    ]
+    .iter()
+    .any(|k| has(k));
     match geometry {
-        Some(GeometryValue::Polygon { .. } | GeometryValue::MultiPolygon { .. }) => Some(Layer::Building),
+        Some(GeometryValue::Polygon { .. } | GeometryValue::MultiPolygon { .. }) => {
+            Some(Layer::Building)
+        }
         Some(GeometryValue::Point { .. }) | None if dwellingish => Some(Layer::Dwelling),
-        Some(GeometryValue::Point { .. }) if has("building") || has("floors") || has("levels") || has("kind") => Some(Layer::Building),
+        Some(GeometryValue::Point { .. })
+            if has("building") || has("floors") || has("levels") || has("kind") =>
+        {
+            Some(Layer::Building)
+        }
         _ => None,
     }
 }
@@ -889,7 +1208,11 @@ impl Props {
                 Some(_) => true,
             };
             if present {
-                let v = if i == 0 { self.map.remove(k) } else { self.map.get(k).cloned() };
+                let v = if i == 0 {
+                    self.map.remove(k)
+                } else {
+                    self.map.get(k).cloned()
+                };
                 return v.map(|v| (k, v));
             }
             if i == 0 {
@@ -904,7 +1227,12 @@ impl Props {
         match v.as_str().map(|s| uuid::Uuid::parse_str(s.trim())) {
             Some(Ok(u)) => Some(u),
             _ => {
-                r.err(at, ImportErrorCode::BadProperty, Some(k), format!("expected a UUID, found {v}"));
+                r.err(
+                    at,
+                    ImportErrorCode::BadProperty,
+                    Some(k),
+                    format!("expected a UUID, found {v}"),
+                );
                 None
             }
         }
@@ -916,9 +1244,25 @@ impl Props {
             Value::String(s) => Some(s.trim().to_string()),
             Value::Number(n) => Some(n.to_string()),
             other => {
-                r.err(at, ImportErrorCode::BadProperty, Some(k), format!("expected text, found {}", json_kind(&other)));
+                r.err(
+                    at,
+                    ImportErrorCode::BadProperty,
+                    Some(k),
+                    format!("expected text, found {}", json_kind(&other)),
+                );
                 None
             }
+        }
+    }
+
+    /// The area code: the canonical `area` property (consumed), or a property the caller named
+    /// (kept, so that a user's own `community` column comes back out).
+    fn area_code(&mut self, r: &mut Reader, at: &At, key: &str) -> Option<String> {
+        if key == "area" {
+            self.string(r, at, &["area", "area_code"])
+        } else {
+            self.peek_string(r, at, key)
+                .or_else(|| self.string(r, at, &["area", "area_code"]))
         }
     }
 
@@ -929,7 +1273,12 @@ impl Props {
             Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::String(s)) => Some(s.trim().to_string()),
             Some(other) => {
-                r.err(at, ImportErrorCode::BadProperty, Some(key), format!("expected text, found {}", json_kind(other)));
+                r.err(
+                    at,
+                    ImportErrorCode::BadProperty,
+                    Some(key),
+                    format!("expected text, found {}", json_kind(other)),
+                );
                 None
             }
         }
@@ -943,7 +1292,12 @@ impl Props {
             _ => None,
         };
         if n.is_none() {
-            r.err(at, ImportErrorCode::BadProperty, Some(k), format!("expected a number, found {v}"));
+            r.err(
+                at,
+                ImportErrorCode::BadProperty,
+                Some(k),
+                format!("expected a number, found {v}"),
+            );
         }
         n
     }
@@ -958,11 +1312,21 @@ impl Props {
             _ => None,
         };
         match n {
-            Some(x) if x.is_finite() && x >= 0.0 && x <= f64::from(u32::MAX) && (round || x.fract() == 0.0) => {
+            Some(x)
+                if x.is_finite()
+                    && x >= 0.0
+                    && x <= f64::from(u32::MAX)
+                    && (round || x.fract() == 0.0) =>
+            {
                 Some(x.round() as u32)
             }
             _ => {
-                r.err(at, ImportErrorCode::BadProperty, Some(k), format!("expected a whole number 0 or more, found {v}"));
+                r.err(
+                    at,
+                    ImportErrorCode::BadProperty,
+                    Some(k),
+                    format!("expected a whole number 0 or more, found {v}"),
+                );
                 None
             }
         }
@@ -973,8 +1337,8 @@ impl Props {
         let b = match &v {
             Value::Bool(b) => Some(*b),
             Value::Number(n) => match n.as_f64() {
-                Some(x) if x == 1.0 => Some(true),
-                Some(x) if x == 0.0 => Some(false),
+                Some(1.0) => Some(true),
+                Some(0.0) => Some(false),
                 _ => None,
             },
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -985,7 +1349,12 @@ impl Props {
             _ => None,
         };
         if b.is_none() {
-            r.err(at, ImportErrorCode::BadProperty, Some(k), format!("expected true or false, found {v}"));
+            r.err(
+                at,
+                ImportErrorCode::BadProperty,
+                Some(k),
+                format!("expected true or false, found {v}"),
+            );
         }
         b
     }
@@ -997,7 +1366,9 @@ impl Props {
 
 /// Finds the area a point lies in (or, failing that, the nearest one with a boundary).
 struct AreaLocator {
-    tree: rstar::RTree<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>>,
+    tree: rstar::RTree<
+        rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>,
+    >,
 }
 
 impl AreaLocator {
@@ -1008,12 +1379,17 @@ impl AreaLocator {
             .filter_map(|(i, a)| {
                 let r = a.boundary.as_ref()?.bounding_rect()?;
                 Some(rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
                     i,
                 ))
             })
             .collect();
-        Self { tree: rstar::RTree::bulk_load(items) }
+        Self {
+            tree: rstar::RTree::bulk_load(items),
+        }
     }
 
     fn locate(&self, p: Point<f64>, areas: &[Area]) -> Option<usize> {
@@ -1022,7 +1398,11 @@ impl AreaLocator {
         }
         let q = [p.x(), p.y()];
         for cand in self.tree.locate_all_at_point(&q) {
-            if areas[cand.data].boundary.as_ref().is_some_and(|b| b.contains(&p)) {
+            if areas[cand.data]
+                .boundary
+                .as_ref()
+                .is_some_and(|b| b.contains(&p))
+            {
                 return Some(cand.data);
             }
         }
@@ -1050,7 +1430,11 @@ pub struct ExportOptions {
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        Self { areas: true, buildings: true, dwellings: true }
+        Self {
+            areas: true,
+            buildings: true,
+            dwellings: true,
+        }
     }
 }
 
@@ -1065,11 +1449,20 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
         first = false;
         out.push_str(&feature.to_string());
     };
-    let codes: HashMap<AreaId, &str> = listing.areas.iter().map(|a| (a.id, a.code.as_str())).collect();
+    let codes: HashMap<AreaId, &str> = listing
+        .areas
+        .iter()
+        .map(|a| (a.id, a.code.as_str()))
+        .collect();
     let building_refs: HashMap<BuildingId, String> = listing
         .buildings
         .iter()
-        .map(|b| (b.id, b.source_id.clone().unwrap_or_else(|| b.id.to_string())))
+        .map(|b| {
+            (
+                b.id,
+                b.source_id.clone().unwrap_or_else(|| b.id.to_string()),
+            )
+        })
         .collect();
     if options.areas {
         for a in &listing.areas {
@@ -1083,7 +1476,11 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
             put(&mut p, "mos_source", a.mos_source.as_ref());
             put(&mut p, "prob", a.first_stage_prob);
             extend(&mut p, &a.extra);
-            push(feature(a.source_id.as_deref(), p, a.boundary.as_ref().map(|b| GeometryValue::from(b))));
+            push(feature(
+                a.source_id.as_deref(),
+                p,
+                a.boundary.as_ref().map(GeometryValue::from),
+            ));
             for s in &a.segments {
                 let mut p = Map::new();
                 p.insert("layer".into(), json!("segment"));
@@ -1092,7 +1489,11 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
                 p.insert("code".into(), json!(s.code));
                 put(&mut p, "mos", s.measure_of_size);
                 extend(&mut p, &s.extra);
-                push(feature(None, p, s.boundary.as_ref().map(|b| GeometryValue::from(b))));
+                push(feature(
+                    None,
+                    p,
+                    s.boundary.as_ref().map(GeometryValue::from),
+                ));
             }
             for s in &a.sheets {
                 let mut p = Map::new();
@@ -1102,7 +1503,11 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
                 p.insert("code".into(), json!(s.code));
                 p.insert("kind".into(), json!(s.kind));
                 extend(&mut p, &s.extra);
-                push(feature(None, p, s.boundary.as_ref().map(|b| GeometryValue::from(b))));
+                push(feature(
+                    None,
+                    p,
+                    s.boundary.as_ref().map(GeometryValue::from),
+                ));
             }
         }
     }
@@ -1111,7 +1516,10 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
             let mut p = Map::new();
             p.insert("layer".into(), json!("building"));
             p.insert("uuid".into(), json!(b.id));
-            p.insert("area".into(), json!(codes.get(&b.area).copied().unwrap_or_default()));
+            p.insert(
+                "area".into(),
+                json!(codes.get(&b.area).copied().unwrap_or_default()),
+            );
             p.insert("kind".into(), json!(b.kind.as_str()));
             put(&mut p, "name", b.name.as_ref());
             put(&mut p, "number", b.number.as_ref());
@@ -1134,8 +1542,15 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
             let mut p = Map::new();
             p.insert("layer".into(), json!("dwelling"));
             p.insert("uuid".into(), json!(d.id));
-            p.insert("area".into(), json!(codes.get(&d.area).copied().unwrap_or_default()));
-            put(&mut p, "building_id", d.building.and_then(|b| building_refs.get(&b)));
+            p.insert(
+                "area".into(),
+                json!(codes.get(&d.area).copied().unwrap_or_default()),
+            );
+            put(
+                &mut p,
+                "building_id",
+                d.building.and_then(|b| building_refs.get(&b)),
+            );
             put(&mut p, "unit", d.address.unit.as_ref());
             put(&mut p, "floor", d.address.floor.as_ref());
             put(&mut p, "room", d.address.room.as_ref());
@@ -1146,7 +1561,11 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
             put(&mut p, "notes", d.notes.as_ref());
             put(&mut p, "listing_number", d.listing_number);
             extend(&mut p, &d.extra);
-            push(feature(d.source_id.as_deref(), p, d.location.as_ref().map(GeometryValue::from)));
+            push(feature(
+                d.source_id.as_deref(),
+                p,
+                d.location.as_ref().map(GeometryValue::from),
+            ));
         }
     }
     out.push_str("\n]}\n");
@@ -1155,7 +1574,10 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
 
 fn put<T: Serialize>(p: &mut Map<String, Value>, key: &str, v: Option<T>) {
     if let Some(v) = v {
-        p.insert(key.to_string(), serde_json::to_value(v).unwrap_or(Value::Null));
+        p.insert(
+            key.to_string(),
+            serde_json::to_value(v).unwrap_or(Value::Null),
+        );
     }
 }
 
@@ -1165,18 +1587,35 @@ fn extend(p: &mut Map<String, Value>, extra: &Extra) {
     }
 }
 
-fn feature(source_id: Option<&str>, properties: Map<String, Value>, geometry: Option<GeometryValue>) -> Value {
+fn feature(
+    source_id: Option<&str>,
+    properties: Map<String, Value>,
+    geometry: Option<GeometryValue>,
+) -> Value {
     let mut f = Map::new();
     f.insert("type".into(), json!("Feature"));
     if let Some(id) = source_id {
-        // Whole numbers written as numbers in the input (OpenStreetMap ids) go back as numbers.
-        let numeric = !id.starts_with('0') && id.len() < 16 && id.bytes().all(|b| b.is_ascii_digit());
-        f.insert("id".into(), if numeric { json!(id.parse::<u64>().unwrap_or_default()) } else { json!(id) });
+        f.insert("id".into(), id_json(id));
     }
     f.insert("properties".into(), Value::Object(properties));
     f.insert(
         "geometry".into(),
-        geometry.map(|g| serde_json::to_value(geojson::Geometry::new(g)).unwrap_or(Value::Null)).unwrap_or(Value::Null),
+        geometry
+            .map(|g| serde_json::to_value(geojson::Geometry::new(g)).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null),
     );
     Value::Object(f)
+}
+
+/// A feature id as JSON: whole numbers (OpenStreetMap way ids, row numbers) as JSON numbers, as
+/// such inputs write them; everything else as a string.
+pub fn id_json(id: &str) -> Value {
+    let numeric = !id.is_empty()
+        && (id == "0" || !id.starts_with('0'))
+        && id.len() < 16
+        && id.bytes().all(|b| b.is_ascii_digit());
+    match id.parse::<u64>() {
+        Ok(n) if numeric => json!(n),
+        _ => json!(id),
+    }
 }

@@ -159,13 +159,13 @@ impl BuildingKind {
             | "terrace" | "dormitory" | "bungalow" | "cabin" | "farm" | "hut" | "houseboat"
             | "static_caravan" | "住宅" | "居民楼" => BuildingKind::Residential,
             "mixed" | "mixed_use" | "商住" | "商住楼" => BuildingKind::Mixed,
-            "non_residential" | "commercial" | "retail" | "office" | "industrial"
-            | "warehouse" | "school" | "university" | "college" | "kindergarten" | "hospital"
-            | "public" | "civic" | "government" | "church" | "temple" | "mosque" | "religious"
-            | "train_station" | "transportation" | "parking" | "garage" | "garages"
-            | "toilets" | "roof" | "service" | "hotel" | "sports_hall" | "stadium" | "shed"
-            | "kiosk" | "supermarket" | "barn" | "greenhouse" | "hangar" | "bunker"
-            | "carport" | "fire_station" | "非住宅" | "商业" | "办公" => BuildingKind::NonResidential,
+            "non_residential" | "commercial" | "retail" | "office" | "industrial" | "warehouse"
+            | "school" | "university" | "college" | "kindergarten" | "hospital" | "public"
+            | "civic" | "government" | "church" | "temple" | "mosque" | "religious"
+            | "train_station" | "transportation" | "parking" | "garage" | "garages" | "toilets"
+            | "roof" | "service" | "hotel" | "sports_hall" | "stadium" | "shed" | "kiosk"
+            | "supermarket" | "barn" | "greenhouse" | "hangar" | "bunker" | "carport"
+            | "fire_station" | "非住宅" | "商业" | "办公" => BuildingKind::NonResidential,
             "under_construction" | "construction" | "在建" => BuildingKind::UnderConstruction,
             "demolished" | "ruins" | "destroyed" | "已拆" | "拆除" => BuildingKind::Demolished,
             "unknown" | "yes" | "building" | "" => BuildingKind::Unknown,
@@ -189,7 +189,10 @@ impl Footprint {
             Footprint::Point(p) => *p,
             Footprint::Polygon(mp) => mp
                 .centroid()
-                .or_else(|| mp.0.first().and_then(|p| p.exterior().0.first().map(|&c| c.into())))
+                .or_else(|| {
+                    mp.0.first()
+                        .and_then(|p| p.exterior().0.first().map(|&c| c.into()))
+                })
                 .unwrap_or(Point::new(0.0, 0.0)),
         }
     }
@@ -332,16 +335,28 @@ pub struct Listing {
 impl Listing {
     /// Index from area id to position in `areas`.
     pub fn area_index(&self) -> HashMap<AreaId, usize> {
-        self.areas.iter().enumerate().map(|(i, a)| (a.id, i)).collect()
+        self.areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id, i))
+            .collect()
     }
 
     /// Index from building id to position in `buildings`.
     pub fn building_index(&self) -> HashMap<BuildingId, usize> {
-        self.buildings.iter().enumerate().map(|(i, b)| (b.id, i)).collect()
+        self.buildings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id, i))
+            .collect()
     }
 
     /// Where a dwelling is: its own location, else its building's anchor point.
-    pub fn dwelling_position(&self, d: &Dwelling, buildings: &HashMap<BuildingId, usize>) -> Option<Point<f64>> {
+    pub fn dwelling_position(
+        &self,
+        d: &Dwelling,
+        buildings: &HashMap<BuildingId, usize>,
+    ) -> Option<Point<f64>> {
         d.location.or_else(|| {
             d.building
                 .and_then(|b| buildings.get(&b))

@@ -16,8 +16,16 @@ fn arb_json() -> impl Strategy<Value = Value> {
         prop_oneof![Just(-181.0), Just(90.5), Just(1e308), Just(-0.0)].prop_map(|n: f64| json!(n)),
         "[a-zA-Z0-9 _:.\\-]{0,12}".prop_map(Value::String),
         prop_oneof![
-            Just("Feature"), Just("FeatureCollection"), Just("Point"), Just("Polygon"), Just("MultiPolygon"),
-            Just("building"), Just("dwelling"), Just("area"), Just("A1"), Just("空房")
+            Just("Feature"),
+            Just("FeatureCollection"),
+            Just("Point"),
+            Just("Polygon"),
+            Just("MultiPolygon"),
+            Just("building"),
+            Just("dwelling"),
+            Just("area"),
+            Just("A1"),
+            Just("空房")
         ]
         .prop_map(|s| Value::String(s.into())),
     ];
@@ -27,15 +35,30 @@ fn arb_json() -> impl Strategy<Value = Value> {
             proptest::collection::vec(
                 (
                     prop_oneof![
-                        Just("type"), Just("features"), Just("geometry"), Just("coordinates"), Just("properties"),
-                        Just("id"), Just("layer"), Just("area"), Just("building_id"), Just("room"), Just("levels"),
-                        Just("code"), Just("kind"), Just("occupancy"), Just("listing_number"), Just("uuid")
+                        Just("type"),
+                        Just("features"),
+                        Just("geometry"),
+                        Just("coordinates"),
+                        Just("properties"),
+                        Just("id"),
+                        Just("layer"),
+                        Just("area"),
+                        Just("building_id"),
+                        Just("room"),
+                        Just("levels"),
+                        Just("code"),
+                        Just("kind"),
+                        Just("occupancy"),
+                        Just("listing_number"),
+                        Just("uuid")
                     ],
                     inner
                 ),
                 0..6
             )
-            .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            .prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
         ]
     })
 }

@@ -3,7 +3,9 @@
 use crate::fixture::Fx;
 use serde_json::json;
 use sync_core::crs::{Crs, wgs84_to_gcj02};
-use sync_core::listing::geojson::{ExportOptions, ImportErrorCode, ImportOptions, InputKind, read_listing, write_listing};
+use sync_core::listing::geojson::{
+    ExportOptions, ImportErrorCode, ImportOptions, InputKind, read_listing, write_listing,
+};
 use sync_core::listing::{BuildingKind, Footprint, Occupancy};
 
 fn fc(features: serde_json::Value) -> String {
@@ -18,7 +20,9 @@ fn building(id: serde_json::Value, props: serde_json::Value) -> serde_json::Valu
     json!({"type": "Feature", "id": id, "properties": props, "geometry": {"type": "Polygon", "coordinates": square_coords(102.72, 25.07, 0.0002)}})
 }
 
-fn read(text: &str) -> Result<sync_core::listing::geojson::Imported, sync_core::listing::geojson::ImportErrors> {
+fn read(
+    text: &str,
+) -> Result<sync_core::listing::geojson::Imported, sync_core::listing::geojson::ImportErrors> {
     read_listing(text, None, &ImportOptions::default())
 }
 
@@ -37,31 +41,68 @@ fn a_listing_of_buildings_and_dwellings_reads_with_every_documented_property() {
     assert!(imported.listing_had_areas);
     assert_eq!(l.areas.len(), 1);
     let a = &l.areas[0];
-    assert_eq!((a.code.as_str(), a.name.as_str(), a.stratum.as_deref()), ("A1", "金色年华社区", Some("urban")));
-    assert_eq!((a.measure_of_size, a.first_stage_prob, a.mos_source.as_deref()), (Some(120.0), Some(0.05), Some("2020 census")));
+    assert_eq!(
+        (a.code.as_str(), a.name.as_str(), a.stratum.as_deref()),
+        ("A1", "金色年华社区", Some("urban"))
+    );
+    assert_eq!(
+        (
+            a.measure_of_size,
+            a.first_stage_prob,
+            a.mos_source.as_deref()
+        ),
+        (Some(120.0), Some(0.05), Some("2020 census"))
+    );
     let b = &l.buildings[0];
     assert_eq!(b.source_id.as_deref(), Some("322667424"));
     assert_eq!(b.kind, BuildingKind::Residential);
-    assert_eq!((b.floors, b.entrances, b.dwellings_per_floor), (Some(16), Some(2), Some(2)));
+    assert_eq!(
+        (b.floors, b.entrances, b.dwellings_per_floor),
+        (Some(16), Some(2), Some(2))
+    );
     assert_eq!(b.number.as_deref(), Some("5栋"));
     assert_eq!(b.name, None, "an empty string is absent");
-    assert_eq!(b.extra.get("height"), Some(&json!(52.2)), "uninterpreted properties are kept");
-    assert_eq!(b.extra.get("levels"), Some(&json!(15.8)), "aliases are kept as given");
+    assert_eq!(
+        b.extra.get("height"),
+        Some(&json!(52.2)),
+        "uninterpreted properties are kept"
+    );
+    assert_eq!(
+        b.extra.get("levels"),
+        Some(&json!(15.8)),
+        "aliases are kept as given"
+    );
     assert!(matches!(b.footprint, Footprint::Polygon(_)));
     let d = &l.dwellings[0];
     assert_eq!(d.building, Some(b.id));
     assert_eq!(d.area, a.id);
-    assert_eq!((d.address.unit.as_deref(), d.address.floor.as_deref(), d.address.room.as_deref()), (Some("1单元"), Some("3"), Some("301")));
-    assert_eq!((d.door_plate, d.occupancy, d.households, d.listing_number), (Some(true), Occupancy::Vacant, 0, Some(7)));
+    assert_eq!(
+        (
+            d.address.unit.as_deref(),
+            d.address.floor.as_deref(),
+            d.address.room.as_deref()
+        ),
+        (Some("1单元"), Some("3"), Some("301"))
+    );
+    assert_eq!(
+        (d.door_plate, d.occupancy, d.households, d.listing_number),
+        (Some(true), Occupancy::Vacant, 0, Some(7))
+    );
     assert_eq!(d.extra.get("source"), Some(&json!("lister 3")));
     let d2 = &l.dwellings[1];
-    assert_eq!((d2.door_number.as_deref(), d2.households, d2.location), (Some("金碧路12号"), 2, None));
+    assert_eq!(
+        (d2.door_number.as_deref(), d2.households, d2.location),
+        (Some("金碧路12号"), 2, None)
+    );
     assert_eq!(d2.source_id.as_deref(), Some("d2"));
 }
 
 #[test]
 fn reading_twice_gives_the_same_ids() {
-    let text = fc(json!([building(json!(7), json!({"area": "A1", "kind": "residential"}))]));
+    let text = fc(json!([building(
+        json!(7),
+        json!({"area": "A1", "kind": "residential"})
+    )]));
     assert_eq!(read(&text).unwrap().listing, read(&text).unwrap().listing);
 }
 
@@ -75,7 +116,10 @@ fn write_then_read_round_trips() {
     // Dwellings without their own location come back without one; everything else is equal.
     assert_eq!(back.dwellings, fx.listing.dwellings);
     let a = (&back.areas[0], &fx.listing.areas[0]);
-    assert_eq!((a.0.id, &a.0.code, &a.0.boundary, a.0.measure_of_size), (a.1.id, &a.1.code, &a.1.boundary, a.1.measure_of_size));
+    assert_eq!(
+        (a.0.id, &a.0.code, &a.0.boundary, a.0.measure_of_size),
+        (a.1.id, &a.1.code, &a.1.boundary, a.1.measure_of_size)
+    );
 }
 
 #[test]
@@ -91,8 +135,15 @@ fn osm_building_kinds_map_to_listing_kinds() {
         ("some_rare_tag", BuildingKind::NonResidential),
     ];
     for (tag, want) in cases {
-        let text = fc(json!([building(json!(1), json!({"area": "A1", "building": tag}))]));
-        assert_eq!(read(&text).unwrap().listing.buildings[0].kind, want, "building={tag}");
+        let text = fc(json!([building(
+            json!(1),
+            json!({"area": "A1", "building": tag})
+        )]));
+        assert_eq!(
+            read(&text).unwrap().listing.buildings[0].kind,
+            want,
+            "building={tag}"
+        );
     }
 }
 
@@ -100,13 +151,24 @@ fn osm_building_kinds_map_to_listing_kinds() {
 fn gcj02_input_is_converted_to_wgs84() {
     let (wlon, wlat) = (102.7232623, 25.0692526);
     let (glon, glat) = wgs84_to_gcj02(wlon, wlat);
-    let text = fc(json!([{"type": "Feature", "properties": {"area": "A1", "building_id": null, "room": "1"}, "geometry": {"type": "Point", "coordinates": [glon, glat]}}]));
-    let opts = ImportOptions { crs: Crs::Gcj02, ..ImportOptions::default() };
+    let text = fc(
+        json!([{"type": "Feature", "properties": {"area": "A1", "building_id": null, "room": "1"}, "geometry": {"type": "Point", "coordinates": [glon, glat]}}]),
+    );
+    let opts = ImportOptions {
+        crs: Crs::Gcj02,
+        ..ImportOptions::default()
+    };
     let l = read_listing(&text, None, &opts).unwrap().listing;
     let p = l.dwellings[0].location.unwrap();
-    assert!((p.x() - wlon).abs() < 1e-7 && (p.y() - wlat).abs() < 1e-7, "{p:?}");
+    assert!(
+        (p.x() - wlon).abs() < 1e-7 && (p.y() - wlat).abs() < 1e-7,
+        "{p:?}"
+    );
     let raw = read(&text).unwrap().listing.dwellings[0].location.unwrap();
-    assert!((raw.x() - glon).abs() < 1e-12, "without --crs nothing is converted");
+    assert!(
+        (raw.x() - glon).abs() < 1e-12,
+        "without --crs nothing is converted"
+    );
 }
 
 #[test]
@@ -119,16 +181,32 @@ fn buildings_without_an_area_code_are_placed_by_their_location() {
         {"type": "Feature", "id": 1, "properties": {"kind": "residential"}, "geometry": {"type": "Point", "coordinates": [102.015, 25.005]}},
         {"type": "Feature", "id": 2, "properties": {"kind": "residential"}, "geometry": {"type": "Point", "coordinates": [102.005, 25.005]}}
     ]));
-    let l = read_listing(&listing, Some(&areas), &ImportOptions::default()).unwrap().listing;
-    let code = |i: usize| l.areas.iter().find(|a| a.id == l.buildings[i].area).unwrap().code.clone();
+    let l = read_listing(&listing, Some(&areas), &ImportOptions::default())
+        .unwrap()
+        .listing;
+    let code = |i: usize| {
+        l.areas
+            .iter()
+            .find(|a| a.id == l.buildings[i].area)
+            .unwrap()
+            .code
+            .clone()
+    };
     assert_eq!((code(0), code(1)), ("E".to_string(), "W".to_string()));
 }
 
 /// (what, input, input kind, code, feature index, field)
-type BadCase = (&'static str, String, ImportErrorCode, Option<usize>, Option<&'static str>);
+type BadCase = (
+    &'static str,
+    String,
+    ImportErrorCode,
+    Option<usize>,
+    Option<&'static str>,
+);
 
 fn bad_cases() -> Vec<BadCase> {
-    let ok = |extra: serde_json::Value| fc(json!([building(json!(1), json!({"area": "A1"})), extra]));
+    let ok =
+        |extra: serde_json::Value| fc(json!([building(json!(1), json!({"area": "A1"})), extra]));
     vec![
         ("truncated JSON", "{\"type\": \"FeatureCollection\", \"features\": [".into(), ImportErrorCode::MalformedJson, None, None),
         ("NaN is not JSON", "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[NaN,1]}}]}".into(), ImportErrorCode::MalformedJson, None, None),
@@ -188,11 +266,21 @@ fn bad_input_is_refused_with_what_and_where() {
 
 #[test]
 fn error_messages_read_well() {
-    let text = fc(json!([building(json!(322667424), json!({"area": "A1", "levels": "many"}))]));
+    let text = fc(json!([building(
+        json!(322667424),
+        json!({"area": "A1", "levels": "many"})
+    )]));
     let e = read(&text).unwrap_err();
-    assert_eq!(e.to_string(), "feature 0 (id 322667424): property \"levels\": expected a whole number 0 or more, found \"many\"");
+    assert_eq!(
+        e.to_string(),
+        "feature 0 (id 322667424): property \"levels\": expected a whole number 0 or more, found \"many\""
+    );
     let e = read("{\"type\":\n  \"FeatureCollection\",,}").unwrap_err();
-    assert!(e.to_string().starts_with("line 2, column 23: not valid JSON"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("line 2, column 23: not valid JSON"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -203,7 +291,11 @@ fn all_problems_are_reported_at_once() {
         {"type": "Feature", "properties": {"building_id": 1, "occupancy": "?"}, "geometry": {"type": "Point", "coordinates": [200, 0]}}
     ]));
     let e = read(&text).unwrap_err();
-    let at: Vec<_> = e.errors.iter().map(|e| (e.feature, e.field.clone())).collect();
+    let at: Vec<_> = e
+        .errors
+        .iter()
+        .map(|e| (e.feature, e.field.clone()))
+        .collect();
     assert_eq!(
         at,
         [
@@ -217,10 +309,15 @@ fn all_problems_are_reported_at_once() {
 
 #[test]
 fn errors_in_the_areas_file_say_so() {
-    let areas = fc(json!([{"type": "Feature", "properties": {"code": "A1"}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]));
+    let areas = fc(
+        json!([{"type": "Feature", "properties": {"code": "A1"}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]),
+    );
     let listing = fc(json!([building(json!(1), json!({"area": "A1"}))]));
     let e = read_listing(&listing, Some(&areas), &ImportOptions::default()).unwrap_err();
-    assert_eq!((e.errors[0].input, e.errors[0].code), (InputKind::Areas, ImportErrorCode::WrongGeometryType));
+    assert_eq!(
+        (e.errors[0].input, e.errors[0].code),
+        (InputKind::Areas, ImportErrorCode::WrongGeometryType)
+    );
 }
 
 #[test]
@@ -228,13 +325,20 @@ fn an_unknown_area_code_is_an_error_when_areas_are_declared() {
     let areas = fc(json!([{"type": "Feature", "properties": {"code": "A1"}, "geometry": null}]));
     let listing = fc(json!([building(json!(1), json!({"area": "A2"}))]));
     let e = read_listing(&listing, Some(&areas), &ImportOptions::default()).unwrap_err();
-    assert_eq!((e.errors[0].code, e.errors[0].field.as_deref()), (ImportErrorCode::UnknownReference, Some("area")));
+    assert_eq!(
+        (e.errors[0].code, e.errors[0].field.as_deref()),
+        (ImportErrorCode::UnknownReference, Some("area"))
+    );
 }
 
 #[test]
 fn unclosed_boundaries_are_closed_and_remembered() {
-    let areas = fc(json!([{"type": "Feature", "properties": {"code": "A1"}, "geometry": {"type": "Polygon", "coordinates": [[[102, 25], [102.01, 25], [102.01, 25.01], [102, 25.01]]]}}]));
+    let areas = fc(
+        json!([{"type": "Feature", "properties": {"code": "A1"}, "geometry": {"type": "Polygon", "coordinates": [[[102, 25], [102.01, 25], [102.01, 25.01], [102, 25.01]]]}}]),
+    );
     let listing = fc(json!([building(json!(1), json!({"area": "A1"}))]));
-    let l = read_listing(&listing, Some(&areas), &ImportOptions::default()).unwrap().listing;
+    let l = read_listing(&listing, Some(&areas), &ImportOptions::default())
+        .unwrap()
+        .listing;
     assert!(l.areas[0].boundary_unclosed);
 }

@@ -1,1 +1,3 @@
+//! End-to-end tests: the real `mapframe` binary on real and generated data.
 
+mod frame_cli;

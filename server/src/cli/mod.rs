@@ -5,6 +5,9 @@
 //! arguments, unreadable file, malformed data) — with a message that says what and where.
 
 mod frame;
+mod kish;
+mod rates;
+mod sample;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -23,6 +26,13 @@ enum Command {
     /// Listings and sampling frames: self-check, serpentine numbering, statistics.
     #[command(subcommand)]
     Frame(frame::FrameCommand),
+    /// Probability samples: draw, verify, release reserve replicates.
+    #[command(subcommand)]
+    Sample(sample::SampleCommand),
+    /// AAPOR outcome rates (RR1–RR6, COOP1–4, REF1–3, CON1–3) from final dispositions.
+    Rates(rates::RatesArgs),
+    /// Kish respondent selection tables.
+    Kish(kish::KishArgs),
 }
 
 /// What went wrong, for the exit code and the message.
@@ -57,6 +67,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let result = match cli.command {
         Command::Frame(cmd) => frame::run(cmd),
+        Command::Sample(cmd) => sample::run(cmd),
+        Command::Rates(args) => rates::run(args),
+        Command::Kish(args) => kish::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -1,3 +1,5 @@
 //! End-to-end tests: the real `mapframe` binary on real and generated data.
 
 mod frame_cli;
+mod kish_cli;
+mod rates_cli;

@@ -1,0 +1,1 @@
+//! AAPOR dispositions and rates (to be written).

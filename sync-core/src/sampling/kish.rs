@@ -1,0 +1,1 @@
+//! Kish respondent selection (to be written).

@@ -1,0 +1,1 @@
+//! Nonresponse weighting (to be written).

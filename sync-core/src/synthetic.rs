@@ -27,6 +27,8 @@ pub struct CityOptions {
     pub area_side_m: f64,
     /// Plant one example of each common listing mistake (for demos and tests).
     pub defects: bool,
+    /// Cut each area into this many segments (bands of building rows); 0 for none.
+    pub segments: usize,
 }
 
 impl Default for CityOptions {
@@ -39,6 +41,7 @@ impl Default for CityOptions {
             origin: (102.70, 25.02),
             area_side_m: 400.0,
             defects: false,
+            segments: 0,
         }
     }
 }
@@ -128,6 +131,16 @@ pub fn city(options: &CityOptions) -> Listing {
         let inner = side * 0.7;
         let step = inner / per_row as f64;
         let mut listed = 0u32;
+        let rows_of_buildings = n.div_ceil(per_row);
+        for s in 0..options.segments {
+            area.segments.push(crate::listing::Segment {
+                id: crate::ids::SegmentId::from_source(&format!("{code}/S{}", s + 1)),
+                code: format!("S{}", s + 1),
+                boundary: None,
+                measure_of_size: None,
+                extra: Extra::new(),
+            });
+        }
         for k in 0..n {
             let (br, bc) = (k / per_row, k % per_row);
             let x = c as f64 * side
@@ -171,6 +184,8 @@ pub fn city(options: &CityOptions) -> Listing {
                 dwellings_per_floor: Some(p as u16),
                 serpentine: None,
                 sheet: None,
+                segment: (options.segments > 0)
+                    .then(|| format!("S{}", br * options.segments / rows_of_buildings + 1)),
                 extra: Extra::new(),
             };
             for unit in 1..=e {

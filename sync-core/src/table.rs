@@ -69,8 +69,18 @@ impl fmt::Display for TableError {
 }
 
 impl TableError {
-    pub fn new(code: TableErrorCode, row: Option<u64>, column: Option<&str>, message: impl Into<String>) -> Self {
-        Self { code, row, column: column.map(str::to_string), message: message.into() }
+    pub fn new(
+        code: TableErrorCode,
+        row: Option<u64>,
+        column: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            row,
+            column: column.map(str::to_string),
+            message: message.into(),
+        }
     }
 }
 
@@ -94,13 +104,21 @@ impl Table {
     /// Blank lines are skipped.
     pub fn parse(bytes: &[u8]) -> Result<Table, TableError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(bytes);
         let headers = match reader.headers() {
             Ok(h) => h.iter().map(|s| s.trim().to_string()).collect::<Vec<_>>(),
             Err(e) => return Err(convert(e, &[], &|_| 1)),
         };
         if headers.is_empty() || headers.iter().all(String::is_empty) {
-            return Err(TableError::new(TableErrorCode::Empty, Some(1), None, "the table has no header row"));
+            return Err(TableError::new(
+                TableErrorCode::Empty,
+                Some(1),
+                None,
+                "the table has no header row",
+            ));
         }
         let mut index = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
@@ -108,11 +126,21 @@ impl Table {
                 continue;
             }
             if index.insert(h.clone(), i).is_some() {
-                return Err(TableError::new(TableErrorCode::DuplicateColumn, Some(1), Some(h), "two columns have this name"));
+                return Err(TableError::new(
+                    TableErrorCode::DuplicateColumn,
+                    Some(1),
+                    Some(h),
+                    "two columns have this name",
+                ));
             }
         }
         // Line numbers from byte offsets: csv's own line count is off after blank lines.
-        let newlines: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
+        let newlines: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
         let line_at = |offset: usize| -> u64 {
             let mut o = offset;
             while o < bytes.len() && (bytes[o] == b'\n' || bytes[o] == b'\r') {
@@ -127,14 +155,22 @@ impl Table {
             match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let line = record.position().map(|p| line_at(p.byte() as usize)).unwrap_or(0);
+                    let line = record
+                        .position()
+                        .map(|p| line_at(p.byte() as usize))
+                        .unwrap_or(0);
                     rows.push(record.iter().map(str::to_string).collect());
                     row_numbers.push(line);
                 }
                 Err(e) => return Err(convert(e, &headers, &line_at)),
             }
         }
-        Ok(Table { headers, rows, row_numbers, index })
+        Ok(Table {
+            headers,
+            rows,
+            row_numbers,
+            index,
+        })
     }
 
     pub fn headers(&self) -> &[String] {
@@ -155,8 +191,13 @@ impl Table {
         if let Some(&i) = self.index.get(name) {
             return Ok(Column(i));
         }
-        let folded: Vec<usize> =
-            self.headers.iter().enumerate().filter(|(_, h)| h.eq_ignore_ascii_case(name)).map(|(i, _)| i).collect();
+        let folded: Vec<usize> = self
+            .headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.eq_ignore_ascii_case(name))
+            .map(|(i, _)| i)
+            .collect();
         if folded.len() == 1 {
             return Ok(Column(folded[0]));
         }
@@ -164,7 +205,10 @@ impl Table {
             TableErrorCode::UnknownColumn,
             Some(1),
             Some(name),
-            format!("no such column; the header has: {}", self.headers.join(", ")),
+            format!(
+                "no such column; the header has: {}",
+                self.headers.join(", ")
+            ),
         ))
     }
 
@@ -184,7 +228,13 @@ impl Table {
     }
 
     /// An error about a cell.
-    pub fn error(&self, i: usize, c: Column, code: TableErrorCode, message: impl Into<String>) -> TableError {
+    pub fn error(
+        &self,
+        i: usize,
+        c: Column,
+        code: TableErrorCode,
+        message: impl Into<String>,
+    ) -> TableError {
         TableError::new(code, Some(self.row_number(i)), Some(self.name(c)), message)
     }
 
@@ -196,7 +246,12 @@ impl Table {
         }
         match t.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(self.error(i, c, TableErrorCode::BadValue, format!("expected a number, found {t:?}"))),
+            _ => Err(self.error(
+                i,
+                c,
+                TableErrorCode::BadValue,
+                format!("expected a number, found {t:?}"),
+            )),
         }
     }
 }
@@ -210,16 +265,26 @@ fn convert(e: csv::Error, headers: &[String], line_at: &dyn Fn(usize) -> u64) ->
                 code: TableErrorCode::NotUtf8,
                 row: line,
                 column,
-                message: format!("not UTF-8 text (field {}); save the file as UTF-8", err.field() + 1),
+                message: format!(
+                    "not UTF-8 text (field {}); save the file as UTF-8",
+                    err.field() + 1
+                ),
             }
         }
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => TableError::new(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => TableError::new(
             TableErrorCode::Ragged,
             line,
             None,
             format!("this row has {len} field(s) but the header has {expected_len}"),
         ),
-        _ => TableError::new(TableErrorCode::Malformed, line, None, format!("cannot parse the CSV: {e}")),
+        _ => TableError::new(
+            TableErrorCode::Malformed,
+            line,
+            None,
+            format!("cannot parse the CSV: {e}"),
+        ),
     }
 }
 
@@ -229,21 +294,41 @@ mod tests {
 
     #[test]
     fn reads_a_table_with_bom_quotes_and_blank_lines() {
-        let t = Table::parse(b"\xEF\xBB\xBFid,name\n1,\"a, b\"\n\n2,\"multi\nline\"\n3,c\n").unwrap();
+        let t =
+            Table::parse(b"\xEF\xBB\xBFid,name\n1,\"a, b\"\n\n2,\"multi\nline\"\n3,c\n").unwrap();
         assert_eq!(t.headers(), ["id", "name"]);
         assert_eq!(t.len(), 3);
         let name = t.column("NAME").unwrap();
         assert_eq!(t.text(0, name), "a, b");
-        assert_eq!((t.row_number(0), t.row_number(1), t.row_number(2)), (2, 4, 6));
+        assert_eq!(
+            (t.row_number(0), t.row_number(1), t.row_number(2)),
+            (2, 4, 6)
+        );
     }
 
     #[test]
     fn problems_are_located() {
-        let cases: [(&[u8], TableErrorCode, Option<u64>, Option<&str>); 5] = [
-            (b"id,size\n1,2\n\n3\n", TableErrorCode::Ragged, Some(4), None),
-            (b"id,size\n1,\xff\n", TableErrorCode::NotUtf8, Some(2), Some("size")),
+        type Case<'a> = (&'a [u8], TableErrorCode, Option<u64>, Option<&'a str>);
+        let cases: [Case; 5] = [
+            (
+                b"id,size\n1,2\n\n3\n",
+                TableErrorCode::Ragged,
+                Some(4),
+                None,
+            ),
+            (
+                b"id,size\n1,\xff\n",
+                TableErrorCode::NotUtf8,
+                Some(2),
+                Some("size"),
+            ),
             (b"", TableErrorCode::Empty, Some(1), None),
-            (b"id,id\n1,2\n", TableErrorCode::DuplicateColumn, Some(1), Some("id")),
+            (
+                b"id,id\n1,2\n",
+                TableErrorCode::DuplicateColumn,
+                Some(1),
+                Some("id"),
+            ),
             (b"id,size\n1,\"2\n", TableErrorCode::Malformed, None, None),
         ];
         for (bytes, code, row, column) in cases {
@@ -267,7 +352,13 @@ mod tests {
         let size = t.column("size").unwrap();
         assert_eq!(t.number(0, size), Ok(Some(1.5)));
         assert_eq!(t.number(1, size), Ok(None));
-        assert_eq!(t.number(2, size).unwrap_err().to_string(), "row 4, column \"size\": expected a number, found \"lots\"");
-        assert_eq!(t.column("weight").unwrap_err().code, TableErrorCode::UnknownColumn);
+        assert_eq!(
+            t.number(2, size).unwrap_err().to_string(),
+            "row 4, column \"size\": expected a number, found \"lots\""
+        );
+        assert_eq!(
+            t.column("weight").unwrap_err().code,
+            TableErrorCode::UnknownColumn
+        );
     }
 }

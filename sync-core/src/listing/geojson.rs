@@ -800,6 +800,7 @@ impl Reader<'_> {
         let per_floor = p.count(self, at, &["dwellings_per_floor"], false);
         let serpentine = p.count(self, at, &["serpentine"], false);
         let sheet = p.string(self, at, &["sheet"]);
+        let segment = p.string(self, at, &["segment"]);
         let footprint = match f.geometry.as_ref() {
             Some(GeometryValue::Point { coordinates }) => self
                 .point(at, coordinates, "geometry.coordinates")
@@ -846,6 +847,7 @@ impl Reader<'_> {
             dwellings_per_floor: per_floor.map(clamp_u16),
             serpentine,
             sheet,
+            segment,
             extra: p.rest(),
         })
     }
@@ -1528,6 +1530,7 @@ pub fn write_listing(listing: &Listing, options: &ExportOptions) -> String {
             put(&mut p, "dwellings_per_floor", b.dwellings_per_floor);
             put(&mut p, "serpentine", b.serpentine);
             put(&mut p, "sheet", b.sheet.as_ref());
+            put(&mut p, "segment", b.segment.as_ref());
             extend(&mut p, &b.extra);
             let g = match &b.footprint {
                 Footprint::Point(pt) => GeometryValue::from(pt),

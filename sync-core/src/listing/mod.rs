@@ -225,6 +225,9 @@ pub struct Building {
     /// Code of the map sheet this building is drawn on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sheet: Option<String>,
+    /// Code of the area segment this building belongs to, when the area is segmented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: Extra,
 }

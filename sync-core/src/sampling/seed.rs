@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 pub const DERIVATION: &str = "mapframe/seed/v1";
 
 /// A human description of the derivation, recorded in selection records.
-pub const DESCRIPTION: &str = "ChaCha20 keyed by SHA-256(\"mapframe/seed/v1\" 0x00 seed_u64_le 0x00 stage 0x00 unit)";
+pub const DESCRIPTION: &str =
+    "ChaCha20 keyed by SHA-256(\"mapframe/seed/v1\" 0x00 seed_u64_le 0x00 stage 0x00 unit)";
 
 /// The stream for a stage and unit of a project seed.
 pub fn stream(seed: u64, stage: &str, unit: &str) -> Stream {
@@ -52,7 +53,10 @@ mod tests {
         assert_ne!(a[0], b);
         assert_ne!(a[0], c);
         // Separators matter: ("ab", "c") and ("a", "bc") are different streams.
-        assert_ne!(stream(1, "ab", "c").next_u64(), stream(1, "a", "bc").next_u64());
+        assert_ne!(
+            stream(1, "ab", "c").next_u64(),
+            stream(1, "a", "bc").next_u64()
+        );
         insta::assert_debug_snapshot!(a);
     }
 }

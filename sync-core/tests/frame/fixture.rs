@@ -126,6 +126,7 @@ impl Fx {
             dwellings_per_floor: layout.map(|l| l.2),
             serpentine: None,
             sheet: None,
+            segment: None,
             extra: Extra::new(),
         });
         self.listing.buildings.last_mut().unwrap()

@@ -1,5 +1,7 @@
 //! Specification tests for sampling, respondent selection, weighting and AAPOR rates.
 
 mod aapor;
+mod draw;
 mod kish;
+mod multistage;
 mod weighting;

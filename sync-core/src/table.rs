@@ -9,23 +9,30 @@ use std::fmt;
 
 /// Stable codes of table problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum TableErrorCode {
     /// The bytes are not UTF-8 text.
+    #[serde(rename = "not_utf8")]
     NotUtf8,
     /// A row has a different number of fields from the header.
+    #[serde(rename = "ragged_row")]
     Ragged,
     /// No header row.
+    #[serde(rename = "empty_table")]
     Empty,
     /// Two columns have the same name.
+    #[serde(rename = "duplicate_column")]
     DuplicateColumn,
     /// A column named on the command line is not in the header.
+    #[serde(rename = "unknown_column")]
     UnknownColumn,
     /// A cell does not hold what its column needs.
+    #[serde(rename = "bad_value")]
     BadValue,
     /// A value that must be unique is repeated.
+    #[serde(rename = "duplicate_value")]
     Duplicate,
     /// The CSV cannot be parsed (an unclosed quote, for instance).
+    #[serde(rename = "malformed_csv")]
     Malformed,
 }
 

@@ -207,7 +207,7 @@ fn run_draw(a: DrawArgs) -> Result<Outcome, CliError> {
         .unwrap_or_default();
     let d = draw(&frame, &design, a.seed, &source)
         .map_err(|e| CliError::Input(format!("{}: {e}", a.frame.display())))?;
-    write_draw(&d, a.format, &a.output, a.record.as_deref())?;
+    write_draw(&frame, &d, a.format, &a.output, a.record.as_deref())?;
     let selected = d.units.iter().filter(|u| u.selected).count();
     eprintln!(
         "drew {selected} of {} unit(s) in {} stratum/strata; frame {}",
@@ -224,17 +224,29 @@ fn run_draw(a: DrawArgs) -> Result<Outcome, CliError> {
 }
 
 fn write_draw(
+    frame: &Frame,
     d: &Draw,
     format: Format,
     output: &Path,
     record: Option<&Path>,
 ) -> Result<(), CliError> {
     let text = match format {
-        Format::Csv => units_csv(&d.units),
+        Format::Csv => units_csv(frame, &d.units),
         Format::Json => {
-            let mut s =
-                serde_json::to_string_pretty(&json!({"record": d.record, "units": d.units}))
-                    .unwrap_or_default();
+            let units: Vec<serde_json::Value> = d
+                .units
+                .iter()
+                .map(|u| {
+                    let f = &frame.units()[u.index];
+                    json!({
+                        "id": f.id, "stratum": f.stratum, "selected": u.selected, "hits": u.hits,
+                        "prob": u.prob, "weight": u.weight, "certainty": u.certainty,
+                        "replicate": u.replicate,
+                    })
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&json!({"record": d.record, "units": units}))
+                .unwrap_or_default();
             s.push('\n');
             s
         }
@@ -249,7 +261,7 @@ fn write_draw(
 }
 
 /// `id,stratum,selected,hits,prob,weight,certainty,replicate`, probabilities at full precision.
-fn units_csv(units: &[UnitResult]) -> String {
+fn units_csv(frame: &Frame, units: &[UnitResult]) -> String {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(units.len() * 48));
     let _ = w.write_record([
         "id",
@@ -263,8 +275,8 @@ fn units_csv(units: &[UnitResult]) -> String {
     ]);
     for u in units {
         let _ = w.write_record([
-            u.id.as_str(),
-            u.stratum.as_str(),
+            frame.units()[u.index].id.as_str(),
+            frame.units()[u.index].stratum.as_str(),
             if u.selected { "true" } else { "false" },
             &u.hits.to_string(),
             &u.prob.to_string(),
@@ -329,7 +341,7 @@ fn run_release(a: ReleaseArgs) -> Result<Outcome, CliError> {
     s.push('\n');
     write_atomic(&a.output, s.as_bytes())?;
     if let Some(p) = &a.units {
-        write_atomic(p, units_csv(&d.units).as_bytes())?;
+        write_atomic(p, units_csv(&frame, &d.units).as_bytes())?;
     }
     for r in &d.record.releases[record.releases.len()..] {
         eprintln!(

@@ -187,7 +187,7 @@ mod tests {
     fn largest_remainder_table() {
         let cases: [(u64, &[u64], &[u64]); 5] = [
             (10, &[50, 30, 20], &[5, 3, 2]),
-            (10, &[45, 35, 20], &[4, 4, 2]), // quotas 4.5, 3.5, 2.0: remainders tie, first wins
+            (10, &[45, 35, 20], &[5, 3, 2]), // quotas 4.5, 3.5, 2.0: remainders tie, first wins
             (7, &[1, 1, 1], &[1, 1, 1]),     // capped
             (3, &[1000, 1, 1], &[1, 1, 1]),  // every stratum at least one
             (100, &[10, 500, 490], &[1, 50, 49]),

@@ -185,11 +185,11 @@ pub struct SelectionRecord {
 /// The format tag of selection records.
 pub const RECORD_FORMAT: &str = "mapframe.selection/1";
 
-/// The outcome for one frame unit.
+/// The outcome for one frame unit (the unit itself is `frame.units()[index]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitResult {
-    pub id: String,
-    pub stratum: String,
+    /// Position of the unit in the frame.
+    pub index: usize,
     /// In the released sample.
     pub selected: bool,
     pub hits: u32,
@@ -347,7 +347,7 @@ fn takes(
             let share = match &design.allocation {
                 Allocation::Equal => 1.0,
                 Allocation::Proportional if design.method.is_pps() => {
-                    idx.iter().map(|&i| frame.units[i].size).sum()
+                    idx.iter().map(|&i| frame.units()[i].size).sum()
                 }
                 Allocation::Proportional => units as f64,
                 Allocation::Neyman(_) => units as f64 * stratum_sd(frame, idx),
@@ -360,7 +360,7 @@ fn takes(
         })
         .collect();
     if let Allocation::Neyman(col) = &design.allocation {
-        if frame.units.iter().any(|u| u.aux.is_none()) {
+        if frame.units().iter().any(|u| u.aux.is_none()) {
             return Err(SamplingError::BadAllocation(format!(
                 "Neyman allocation needs a value of {col:?} for every unit"
             )));
@@ -432,7 +432,7 @@ fn takes(
 
 /// The standard deviation of the Neyman column within a stratum, or its value when constant.
 fn stratum_sd(frame: &Frame, idx: &[usize]) -> f64 {
-    let values: Vec<f64> = idx.iter().filter_map(|&i| frame.units[i].aux).collect();
+    let values: Vec<f64> = idx.iter().filter_map(|&i| frame.units()[i].aux).collect();
     if values.len() < 2 {
         return values.first().copied().unwrap_or(0.0).abs();
     }
@@ -453,7 +453,7 @@ pub(crate) fn run_stage(
     released: &BTreeMap<String, u32>,
     releases: Vec<Release>,
 ) -> Result<Draw, SamplingError> {
-    if frame.units.is_empty() {
+    if frame.units().is_empty() {
         return Err(SamplingError::EmptyFrame);
     }
     let n_zero = matches!(
@@ -466,13 +466,10 @@ pub(crate) fn run_stage(
         ));
     }
     let frame_strata = frame.strata();
-    let takes = takes(&frame_strata, frame, design)?;
-    let mut units: Vec<UnitResult> = frame
-        .units
-        .iter()
-        .map(|u| UnitResult {
-            id: u.id.clone(),
-            stratum: u.stratum.clone(),
+    let takes = takes(frame_strata, frame, design)?;
+    let mut units: Vec<UnitResult> = (0..frame.units().len())
+        .map(|index| UnitResult {
+            index,
             selected: false,
             hits: 0,
             prob: 0.0,
@@ -484,10 +481,13 @@ pub(crate) fn run_stage(
     let mut strata = Vec::with_capacity(frame_strata.len());
     let mut drawn = Vec::new();
     for ((name, idx), &(main, reserve)) in frame_strata.iter().zip(&takes) {
-        let mut order = idx.clone();
-        if !frame.columns.sort.is_empty() {
-            order.sort_by(|&a, &b| {
-                let (ua, ub) = (&frame.units[a], &frame.units[b]);
+        let mut sorted;
+        let order: &[usize] = if frame.columns().sort.is_empty() {
+            idx
+        } else {
+            sorted = idx.clone();
+            sorted.sort_by(|&a, &b| {
+                let (ua, ub) = (&frame.units()[a], &frame.units()[b]);
                 ua.sort
                     .iter()
                     .zip(&ub.sort)
@@ -496,7 +496,8 @@ pub(crate) fn run_stage(
                     .unwrap_or(std::cmp::Ordering::Equal)
                     .then(a.cmp(&b))
             });
-        }
+            &sorted
+        };
         let m = main + reserve;
         let unit = match (scope.is_empty(), name.is_empty()) {
             (true, _) => name.clone(),
@@ -508,20 +509,30 @@ pub(crate) fn run_stage(
             Method::Srs => srs(name, order.len(), m, &mut stream)?,
             Method::Systematic => systematic(name, order.len(), m, &mut stream)?,
             Method::PpsSystematic => {
-                let ids: Vec<&str> = order.iter().map(|&i| frame.units[i].id.as_str()).collect();
-                let sizes: Vec<f64> = order.iter().map(|&i| frame.units[i].size).collect();
+                let ids: Vec<&str> = order
+                    .iter()
+                    .map(|&i| frame.units()[i].id.as_str())
+                    .collect();
+                let sizes: Vec<f64> = order.iter().map(|&i| frame.units()[i].size).collect();
                 pps_systematic(name, &ids, &sizes, m, design.certainty, &mut stream)?
             }
             Method::PpsWr => {
-                let sizes: Vec<f64> = order.iter().map(|&i| frame.units[i].size).collect();
+                let sizes: Vec<f64> = order.iter().map(|&i| frame.units()[i].size).collect();
                 pps_wr(&sizes, m, &mut stream)
             }
         };
-        let size_total: f64 = order.iter().map(|&i| frame.units[i].size).sum();
+        let size_total: f64 = order.iter().map(|&i| frame.units()[i].size).sum();
         let certainties = sel.certainty.iter().filter(|&&c| c).count() as u64;
         // Replicates: the drawn units (in sorted order) in random order, cut into groups of K.
         let chosen: Vec<usize> = sel.selected();
-        let mut replicate_of = vec![None; order.len()];
+        let mut replicate_of = vec![
+            None;
+            if design.reserve.is_some() {
+                order.len()
+            } else {
+                0
+            }
+        ];
         let (replicates, rel) = match design.reserve {
             None => (0u32, 0u32),
             Some(r) => {
@@ -558,7 +569,7 @@ pub(crate) fn run_stage(
             u.prob = sel.prob[pos] * released_units / drawn_units;
             u.certainty = sel.certainty[pos];
             u.hits = sel.hits[pos];
-            u.replicate = replicate_of[pos];
+            u.replicate = replicate_of.get(pos).copied().flatten();
             let is_released = u.replicate.is_none_or(|r| r <= rel);
             u.selected = u.hits > 0 && is_released;
             if u.selected {
@@ -574,8 +585,8 @@ pub(crate) fn run_stage(
             let i = order[pos];
             let u = &units[i];
             drawn.push(DrawnUnit {
-                id: u.id.clone(),
-                stratum: u.stratum.clone(),
+                id: frame.units()[i].id.clone(),
+                stratum: frame.units()[i].stratum.clone(),
                 hits: u.hits,
                 prob: u.prob,
                 certainty: u.certainty,
@@ -603,8 +614,8 @@ pub(crate) fn run_stage(
         design: design.clone(),
         frame: FrameInfo {
             hash: frame.hash(),
-            units: frame.units.len() as u64,
-            columns: frame.columns.clone(),
+            units: frame.units().len() as u64,
+            columns: frame.columns().clone(),
             source: String::new(),
         },
         strata,

@@ -84,17 +84,46 @@ pub struct FrameColumns {
     pub aux: Option<String>,
 }
 
-/// An ordered, hashed list of units.
-#[derive(Debug, Clone, PartialEq)]
+/// An ordered, hashed list of units. Frozen: built once, never changed, so its hash (computed
+/// on first use) always describes it.
+#[derive(Debug, Clone)]
 pub struct Frame {
-    pub units: Vec<Unit>,
-    pub columns: FrameColumns,
+    units: Vec<Unit>,
+    columns: FrameColumns,
+    hash: std::sync::OnceLock<String>,
+    strata: std::sync::OnceLock<Vec<(String, Vec<usize>)>>,
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Self) -> bool {
+        self.units == other.units && self.columns == other.columns
+    }
 }
 
 /// At most this many problems are reported from one frame file.
 const MAX_ERRORS: usize = 50;
 
 impl Frame {
+    /// A frame of the given units, in this order.
+    pub fn new(units: Vec<Unit>, columns: FrameColumns) -> Self {
+        Self {
+            units,
+            columns,
+            hash: std::sync::OnceLock::new(),
+            strata: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The units, in frame order.
+    pub fn units(&self) -> &[Unit] {
+        &self.units
+    }
+
+    /// The columns the frame was made from.
+    pub fn columns(&self) -> &FrameColumns {
+        &self.columns
+    }
+
     /// Builds a frame from a table. Every problem is reported (up to 50) with its row and column:
     /// empty or duplicate ids, and — when there is a size column — missing, non-numeric, zero or
     /// negative sizes.
@@ -215,10 +244,7 @@ impl Frame {
             });
         }
         if errors.is_empty() {
-            Ok(Frame {
-                units,
-                columns: columns.clone(),
-            })
+            Ok(Frame::new(units, columns.clone()))
         } else {
             Err(errors)
         }
@@ -261,21 +287,25 @@ impl Frame {
                 aux: None,
             })
             .collect();
-        Ok(Frame {
+        Ok(Frame::new(
             units,
-            columns: FrameColumns {
+            FrameColumns {
                 id: "dwelling".into(),
                 size: None,
                 stratum: Some("area".into()),
                 sort: vec!["listing_number".into()],
                 aux: None,
             },
-        })
+        ))
     }
 
     /// The content hash: SHA-256 over every unit in order (id, stratum, size, sort keys) and the
     /// column names, written `sha256:<hex>`.
     pub fn hash(&self) -> String {
+        self.hash.get_or_init(|| self.compute_hash()).clone()
+    }
+
+    fn compute_hash(&self) -> String {
         let mut h = Sha256::new();
         h.update(b"mapframe/frame/v1\x1e");
         let c = &self.columns;
@@ -326,7 +356,19 @@ impl Frame {
 
     /// Units grouped by stratum: stratum names in natural order, each with the indices of its
     /// units in frame order.
-    pub fn strata(&self) -> Vec<(String, Vec<usize>)> {
+    pub fn strata(&self) -> &[(String, Vec<usize>)] {
+        self.strata.get_or_init(|| self.group_strata())
+    }
+
+    fn group_strata(&self) -> Vec<(String, Vec<usize>)> {
+        if let Some(first) = self.units.first()
+            && self
+                .units
+                .iter()
+                .all(|u| same_text(&u.stratum, &first.stratum))
+        {
+            return vec![(first.stratum.clone(), (0..self.units.len()).collect())];
+        }
         let mut by: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, u) in self.units.iter().enumerate() {
             by.entry(u.stratum.as_str()).or_default().push(i);
@@ -340,6 +382,12 @@ impl Frame {
         });
         out
     }
+}
+
+/// String equality that does not call `memcmp` for the (very common) empty case.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
 }
 
 #[cfg(test)]

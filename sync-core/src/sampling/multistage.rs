@@ -158,16 +158,16 @@ pub fn draw_multistage(
                     aux: None,
                 });
             }
-            let frame = Frame {
+            let frame = Frame::new(
                 units,
-                columns: FrameColumns {
+                FrameColumns {
                     id: "area".into(),
                     size: Some("mos".into()),
                     stratum: Some("stratum".into()),
                     sort: vec!["area".into()],
                     aux: None,
                 },
-            };
+            );
             let d = Design {
                 method: Method::PpsSystematic,
                 size: *size,
@@ -186,7 +186,13 @@ pub fn draw_multistage(
             draw.units
                 .iter()
                 .filter(|u| u.selected)
-                .map(|u| (by_code[u.id.as_str()], u.prob, u.certainty))
+                .map(|u| {
+                    (
+                        by_code[frame.units()[u.index].id.as_str()],
+                        u.prob,
+                        u.certainty,
+                    )
+                })
                 .collect()
         }
     };
@@ -260,9 +266,8 @@ pub fn draw_multistage(
             (None, 1.0)
         };
         // Stage 3: dwellings, systematic in serpentine order.
-        let frame = Frame {
-            units: dws
-                .iter()
+        let frame = Frame::new(
+            dws.iter()
                 .map(|&d| {
                     let n = listing.dwellings[d].listing_number.unwrap_or(0);
                     Unit {
@@ -275,14 +280,14 @@ pub fn draw_multistage(
                     }
                 })
                 .collect(),
-            columns: FrameColumns {
+            FrameColumns {
                 id: "dwelling".into(),
                 size: None,
                 stratum: None,
                 sort: Vec::new(),
                 aux: None,
             },
-        };
+        );
         let mut psu = SelectedPsu {
             area: area.code.clone(),
             stratum: stratum.clone(),

@@ -12,7 +12,8 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path to the `mapframe` binary of this build profile, building it if it is not there yet.
+/// Path to the `mapframe` binary of this build profile, built (or brought up to date) once per
+/// test process so that a test never runs a stale binary.
 pub fn mapframe_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -23,17 +24,25 @@ pub fn mapframe_bin() -> &'static Path {
             .and_then(Path::parent)
             .expect("target/<profile>");
         let bin = dir.join(format!("mapframe{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "-p", "mapframe-server", "--bin", "mapframe"])
-                .current_dir(workspace_root());
-            if dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("cargo build runs");
-            assert!(status.success(), "building mapframe failed");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "mapframe-server",
+            "--bin",
+            "mapframe",
+        ])
+        .current_dir(workspace_root());
+        if let Some(target) = dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target);
         }
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo build runs");
+        assert!(status.success() && bin.exists(), "building mapframe failed");
         bin
     })
 }

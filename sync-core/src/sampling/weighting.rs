@@ -38,6 +38,21 @@ pub enum Status {
     UnknownEligibility,
 }
 
+impl From<crate::aapor::Category> for Status {
+    /// AAPOR categories as weighting classes see them: interviews (complete or partial) are
+    /// respondents; refusals, non-contacts and other eligible non-interviews are nonrespondents;
+    /// 3.x cases are of unknown eligibility; 4.x cases are ineligible.
+    fn from(c: crate::aapor::Category) -> Self {
+        use crate::aapor::Category::*;
+        match c {
+            I | P => Status::Respondent,
+            R | NC | O => Status::Nonrespondent,
+            UH | UO => Status::UnknownEligibility,
+            NE => Status::Ineligible,
+        }
+    }
+}
+
 impl Status {
     /// The status's stable name: `respondent`, `nonrespondent`, `ineligible`,
     /// `unknown_eligibility`.

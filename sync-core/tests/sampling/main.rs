@@ -2,6 +2,7 @@
 
 mod aapor;
 mod draw;
+mod fuzz;
 mod kish;
 mod multistage;
 mod weighting;

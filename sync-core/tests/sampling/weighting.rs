@@ -308,3 +308,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn aapor_categories_map_to_weighting_statuses() {
+    use sync_core::aapor::Category;
+    use sync_core::sampling::weighting::Status;
+    let table = [
+        (Category::I, Status::Respondent),
+        (Category::P, Status::Respondent),
+        (Category::R, Status::Nonrespondent),
+        (Category::NC, Status::Nonrespondent),
+        (Category::O, Status::Nonrespondent),
+        (Category::UH, Status::UnknownEligibility),
+        (Category::UO, Status::UnknownEligibility),
+        (Category::NE, Status::Ineligible),
+    ];
+    for (c, s) in table {
+        assert_eq!(Status::from(c), s, "{c:?}");
+    }
+}

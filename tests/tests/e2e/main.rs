@@ -3,3 +3,4 @@
 mod frame_cli;
 mod kish_cli;
 mod rates_cli;
+mod sample_cli;

@@ -204,6 +204,18 @@ fn load(input: &InputArgs) -> Result<Loaded, CliError> {
     }
 }
 
+/// Reads a listing file with the default conventions (area codes in `area`, WGS-84).
+pub(super) fn read_listing_file(path: &Path) -> Result<Listing, CliError> {
+    let input = InputArgs {
+        listing: Some(path.to_path_buf()),
+        areas: None,
+        crs: Crs::Wgs84,
+        area_key: "area".into(),
+        demo: false,
+    };
+    load(&input).map(|l| l.listing)
+}
+
 fn describe_import_errors(errors: &ImportErrors, listing: &Path, areas: Option<&Path>) -> String {
     let mut out = format!(
         "cannot read the listing ({} problem(s)):",

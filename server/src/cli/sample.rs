@@ -6,6 +6,10 @@ use crate::files::{FileError, write_atomic};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use sync_core::sampling::frame::LISTING_ID_EXCLUDING_VACANT;
+use sync_core::sampling::multistage::{
+    HouseholdStage, MultiStageDesign, PsuStage, draw_multistage,
+};
 use sync_core::sampling::{
     Allocation, Design, Draw, Frame, FrameColumns, Method, Reserve, SampleSize, SelectionRecord,
     UnitResult, draw, release, verify,
@@ -14,6 +18,10 @@ use sync_core::table::{Table, TableError};
 
 #[derive(Debug, Subcommand)]
 pub enum SampleCommand {
+    /// A multi-stage sample from a numbered listing: PSUs by PPS, a segment by PPS, a fixed take
+    /// of dwellings in serpentine order, households; one row per selected household with every
+    /// stage's probability and the base weight.
+    Multistage(MultistageArgs),
     /// Draw a sample from a CSV of units and write one row per unit (and the selection record).
     Draw(DrawArgs),
     /// Re-run a selection record on its frame: exit 0 when it reproduces exactly, 1 when not.
@@ -30,12 +38,16 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct DrawArgs {
-    /// The frame: a CSV with a header row, one row per unit.
-    #[arg(long, value_name = "UNITS.csv")]
+    /// The frame: a CSV with a header row, one row per unit — or a numbered listing
+    /// (`.geojson`), whose dwellings are the units, stratified by area, in serpentine order.
+    #[arg(long, value_name = "UNITS.csv|LISTING.geojson")]
     frame: PathBuf,
-    /// The column holding each unit's unique id.
+    /// The column holding each unit's unique id (CSV frames).
     #[arg(long, value_name = "COL")]
-    id: String,
+    id: Option<String>,
+    /// Listing frames: leave out dwellings found vacant at listing.
+    #[arg(long)]
+    exclude_vacant: bool,
     /// The measure of size (required by pps-systematic and pps-wr).
     #[arg(long, value_name = "COL")]
     size: Option<String>,
@@ -86,6 +98,45 @@ pub struct DrawArgs {
     record: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Households {
+    All,
+    One,
+}
+
+#[derive(Debug, Args)]
+pub struct MultistageArgs {
+    /// A numbered listing whose areas carry a measure of size (`mos`) and, optionally, a stratum.
+    #[arg(value_name = "LISTING.geojson")]
+    listing: PathBuf,
+    /// PSUs to draw, PPS systematic within strata (allocated proportionally to size).
+    #[arg(long, value_name = "N", conflicts_with = "given_psus")]
+    psus: Option<u64>,
+    /// The areas were drawn before listing: every area with a `prob` is a selected PSU.
+    #[arg(long)]
+    given_psus: bool,
+    /// Choose one segment per segmented PSU, PPS.
+    #[arg(long)]
+    segments: bool,
+    /// Dwellings per PSU.
+    #[arg(long, value_name = "M")]
+    take: u64,
+    #[arg(long, value_name = "R", requires = "replicate_size")]
+    reserve: Option<u64>,
+    #[arg(long, value_name = "K", requires = "reserve")]
+    replicate_size: Option<u64>,
+    #[arg(long, value_enum, default_value_t = Households::One)]
+    households: Households,
+    #[arg(long)]
+    exclude_vacant: bool,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+    #[arg(short, long, default_value = "-", value_name = "OUT")]
+    output: PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The selection record (or a `--format json` draw output, which contains it).
@@ -117,6 +168,7 @@ pub struct ReleaseArgs {
 
 pub fn run(cmd: SampleCommand) -> Result<Outcome, CliError> {
     match cmd {
+        SampleCommand::Multistage(a) => run_multistage(a),
         SampleCommand::Draw(a) => run_draw(a),
         SampleCommand::Verify(a) => run_verify(a),
         SampleCommand::Release(a) => run_release(a),
@@ -145,7 +197,23 @@ fn table_errors(path: &Path, errors: &[TableError]) -> CliError {
     CliError::Input(msg)
 }
 
+fn is_listing(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"))
+}
+
+fn load_listing_frame(path: &Path, include_vacant: bool) -> Result<Frame, CliError> {
+    let listing = super::frame::read_listing_file(path)?;
+    Frame::from_listing(&listing, include_vacant)
+        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
 fn load_frame(path: &Path, columns: &FrameColumns) -> Result<Frame, CliError> {
+    if is_listing(path) {
+        // A listing frame's record names its columns; vacant dwellings are in it unless the
+        // record says they were left out.
+        return load_listing_frame(path, columns.id != LISTING_ID_EXCLUDING_VACANT);
+    }
     let bytes = read_bytes(path)?;
     let table = Table::parse(&bytes).map_err(|e| table_errors(path, &[e]))?;
     Frame::from_table(&table, columns).map_err(|e| table_errors(path, &e))
@@ -158,7 +226,7 @@ fn run_draw(a: DrawArgs) -> Result<Outcome, CliError> {
             a.method.as_str()
         )));
     }
-    if a.n_per_stratum.is_some() && a.stratum.is_none() {
+    if a.n_per_stratum.is_some() && a.stratum.is_none() && !is_listing(&a.frame) {
         return Err(CliError::Input(
             "--n-per-stratum needs --stratum COL".into(),
         ));
@@ -174,14 +242,28 @@ fn run_draw(a: DrawArgs) -> Result<Outcome, CliError> {
         }
         _ => None,
     };
-    let columns = FrameColumns {
-        id: a.id.clone(),
-        size: a.size.clone(),
-        stratum: a.stratum.clone(),
-        sort: a.sort.clone(),
-        aux,
+    let frame = if is_listing(&a.frame) {
+        if a.id.is_some() || a.size.is_some() || a.stratum.is_some() || !a.sort.is_empty() {
+            return Err(CliError::Input(
+                "a listing frame brings its own columns: dwellings, stratified by area, in listing-number order (drop --id, --size, --stratum, --sort)".into(),
+            ));
+        }
+        load_listing_frame(&a.frame, !a.exclude_vacant)?
+    } else {
+        let Some(id) = a.id.clone() else {
+            return Err(CliError::Input(
+                "--id COL is required for a CSV frame".into(),
+            ));
+        };
+        let columns = FrameColumns {
+            id,
+            size: a.size.clone(),
+            stratum: a.stratum.clone(),
+            sort: a.sort.clone(),
+            aux,
+        };
+        load_frame(&a.frame, &columns)?
     };
-    let frame = load_frame(&a.frame, &columns)?;
     let design = Design {
         method: a.method,
         size: match (a.n, a.n_per_stratum) {
@@ -349,5 +431,95 @@ fn run_release(a: ReleaseArgs) -> Result<Outcome, CliError> {
             r.replicate, r.stratum
         );
     }
+    Ok(Outcome::Ok)
+}
+
+fn run_multistage(a: MultistageArgs) -> Result<Outcome, CliError> {
+    let listing = super::frame::read_listing_file(&a.listing)?;
+    let psu = match (a.psus, a.given_psus) {
+        (Some(n), false) => PsuStage::Draw {
+            size: SampleSize::Total(n),
+            allocation: Allocation::Proportional,
+            certainty: true,
+        },
+        (None, true) => PsuStage::Given,
+        _ => {
+            return Err(CliError::Input(
+                "give --psus N (draw PSUs) or --given-psus (areas carry their probability)".into(),
+            ));
+        }
+    };
+    let design = MultiStageDesign {
+        psu,
+        segment: a.segments,
+        take: a.take,
+        reserve: match (a.reserve, a.replicate_size) {
+            (Some(units), Some(replicate_size)) => Some(Reserve {
+                units,
+                replicate_size,
+            }),
+            _ => None,
+        },
+        include_vacant: !a.exclude_vacant,
+        household: match a.households {
+            Households::All => HouseholdStage::All,
+            Households::One => HouseholdStage::One,
+        },
+    };
+    let d = draw_multistage(&listing, &design, a.seed)
+        .map_err(|e| CliError::Input(format!("{}: {e}", a.listing.display())))?;
+    let text = match a.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record([
+                "area",
+                "stratum",
+                "segment",
+                "dwelling",
+                "listing_number",
+                "household",
+                "replicate",
+                "released",
+                "prob_psu",
+                "prob_segment",
+                "prob_dwelling",
+                "prob_household",
+                "prob",
+                "base_weight",
+            ]);
+            for h in &d.households {
+                let p = h.probs;
+                let _ = w.write_record([
+                    h.area.clone(),
+                    h.stratum.clone(),
+                    h.segment.clone().unwrap_or_default(),
+                    h.dwelling.to_string(),
+                    h.listing_number.to_string(),
+                    h.household.to_string(),
+                    h.replicate.map(|r| r.to_string()).unwrap_or_default(),
+                    h.released.to_string(),
+                    p.psu.to_string(),
+                    p.segment.to_string(),
+                    p.dwelling.to_string(),
+                    p.household.to_string(),
+                    p.product().to_string(),
+                    h.base_weight.to_string(),
+                ]);
+            }
+            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        }
+    };
+    write_atomic(&a.output, text.as_bytes())?;
+    eprintln!(
+        "selected {} PSU(s) and {} household(s) from {} area(s)",
+        d.psus.len(),
+        d.households.iter().filter(|h| h.released).count(),
+        listing.areas.len()
+    );
     Ok(Outcome::Ok)
 }

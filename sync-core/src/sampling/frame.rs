@@ -100,6 +100,11 @@ impl PartialEq for Frame {
     }
 }
 
+/// The id column recorded for a listing frame (every dwelling, vacant ones included) …
+pub const LISTING_ID: &str = "dwelling";
+/// … and for one that leaves out dwellings found vacant at listing.
+pub const LISTING_ID_EXCLUDING_VACANT: &str = "dwelling_excluding_vacant";
+
 /// At most this many problems are reported from one frame file.
 const MAX_ERRORS: usize = 50;
 
@@ -290,7 +295,12 @@ impl Frame {
         Ok(Frame::new(
             units,
             FrameColumns {
-                id: "dwelling".into(),
+                id: if include_vacant {
+                    LISTING_ID
+                } else {
+                    LISTING_ID_EXCLUDING_VACANT
+                }
+                .into(),
                 size: None,
                 stratum: Some("area".into()),
                 sort: vec!["listing_number".into()],

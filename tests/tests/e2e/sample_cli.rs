@@ -357,3 +357,142 @@ fn pps_methods_need_a_size_column() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("needs --size"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_numbered_listing_is_a_dwelling_frame_stratified_by_area() {
+    let dir = tempfile::tempdir().unwrap();
+    let town = dir.path().join("town.geojson");
+    assert_eq!(
+        mapframe(&[
+            "frame",
+            "generate",
+            "-o",
+            s(&town),
+            "--areas",
+            "4",
+            "--buildings-per-area",
+            "9"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let record = dir.path().join("record.json");
+    let out = mapframe(&[
+        "sample",
+        "draw",
+        "--frame",
+        s(&town),
+        "--method",
+        "systematic",
+        "--n-per-stratum",
+        "6",
+        "--seed",
+        "3",
+        "--record",
+        s(&record),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = csv_rows(&stdout(&out));
+    let picked: Vec<&Vec<String>> = rows.iter().skip(1).filter(|r| r[2] == "true").collect();
+    assert_eq!(picked.len(), 24);
+    for area in ["A0001", "A0002", "A0003", "A0004"] {
+        assert_eq!(picked.iter().filter(|r| r[1] == area).count(), 6, "{area}");
+    }
+    let out = mapframe(&["sample", "verify", s(&record), "--frame", s(&town)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = mapframe(&[
+        "sample",
+        "draw",
+        "--frame",
+        s(&town),
+        "--id",
+        "x",
+        "--method",
+        "srs",
+        "--n",
+        "2",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("brings its own columns"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_multistage_sample_lists_households_with_stage_probabilities_and_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let town = dir.path().join("town.geojson");
+    assert_eq!(
+        mapframe(&[
+            "frame",
+            "generate",
+            "-o",
+            s(&town),
+            "--areas",
+            "8",
+            "--buildings-per-area",
+            "16"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let out = mapframe(&[
+        "sample",
+        "multistage",
+        s(&town),
+        "--psus",
+        "3",
+        "--take",
+        "10",
+        "--seed",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = csv_rows(&stdout(&out));
+    assert_eq!(
+        rows[0][..6],
+        [
+            "area",
+            "stratum",
+            "segment",
+            "dwelling",
+            "listing_number",
+            "household"
+        ]
+    );
+    assert_eq!(rows.len(), 1 + 30);
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    for r in &rows[1..] {
+        let p: f64 = [
+            "prob_psu",
+            "prob_segment",
+            "prob_dwelling",
+            "prob_household",
+        ]
+        .iter()
+        .map(|c| r[col(c)].parse::<f64>().unwrap())
+        .product();
+        let w: f64 = r[col("base_weight")].parse().unwrap();
+        assert!((p * w - 1.0).abs() < 1e-9, "{r:?}");
+    }
+    let out = mapframe(&[
+        "sample",
+        "multistage",
+        s(&town),
+        "--take",
+        "10",
+        "--seed",
+        "5",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "neither --psus nor --given-psus"
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod aapor;
 pub mod crs;
+pub mod form;
 pub mod geometry;
 pub mod ids;
 pub mod listing;
@@ -13,6 +14,7 @@ pub mod sampling;
 pub mod selfcheck;
 pub mod serpentine;
 pub mod stats;
+pub mod sync;
 pub mod synthetic;
 pub mod table;
 

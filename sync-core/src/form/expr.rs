@@ -1,0 +1,1 @@
+//! XPath expressions of XLSForm (to be written).

@@ -1,0 +1,3 @@
+//! Specification tests for questionnaires: expressions, XLSForm import, the interview engine.
+
+mod expr;

@@ -1,0 +1,1 @@
+//! Specification tests for operations and their merge.

@@ -1,0 +1,1 @@
+//! Benchmarks that compare mapframe with other engines; see `benches/sync.rs`.

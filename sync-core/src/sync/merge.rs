@@ -1712,19 +1712,16 @@ impl<'a> Tx<'a> {
         let digest = Sha256::digest(me.name.as_bytes());
         let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let key = format!("{group}#duplicate-{hash}");
-        // A pair already recorded (a member removed, then revived) is not flagged again.
+        // A pair a supervisor has decided on (a member removed, then revived) is not flagged
+        // again; a pair in an open record is simply joined.
         let me_id = FieldValue::text(instance.to_string());
         matches.retain(|m| {
             !self.e.conflicts.iter().any(|c| {
                 c.key == key
+                    && !c.is_open()
                     && [&me_id, m.value.as_ref().unwrap_or(&FieldValue::Null)]
                         .iter()
-                        .all(|id| {
-                            c.entries
-                                .iter()
-                                .chain(&c.superseded)
-                                .any(|x| x.value.as_ref() == Some(*id))
-                        })
+                        .all(|id| c.entries.iter().any(|x| x.value.as_ref() == Some(*id)))
             })
         });
         if matches.is_empty() {

@@ -4,6 +4,7 @@
 //! asked to look for (an error-severity self-check finding); 2 the input could not be used (bad
 //! arguments, unreadable file, malformed data) — with a message that says what and where.
 
+mod form;
 mod frame;
 mod kish;
 mod rates;
@@ -26,6 +27,9 @@ enum Command {
     /// Listings and sampling frames: self-check, serpentine numbering, statistics.
     #[command(subcommand)]
     Frame(frame::FrameCommand),
+    /// Questionnaires: inspect an XLSForm, run the interview engine on answers.
+    #[command(subcommand)]
+    Form(form::FormCommand),
     /// Probability samples: draw, verify, release reserve replicates.
     #[command(subcommand)]
     Sample(sample::SampleCommand),
@@ -68,6 +72,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Frame(cmd) => frame::run(cmd),
         Command::Sample(cmd) => sample::run(cmd),
+        Command::Form(cmd) => form::run(cmd),
         Command::Rates(args) => rates::run(args),
         Command::Kish(args) => kish::run(args),
     };

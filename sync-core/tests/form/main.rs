@@ -1,3 +1,5 @@
 //! Specification tests for questionnaires: expressions, XLSForm import, the interview engine.
 
+mod engine;
 mod expr;
+mod xlsform;

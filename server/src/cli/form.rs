@@ -61,11 +61,16 @@ fn load(path: &Path, json_errors: bool) -> Result<Result<Form, String>, CliError
         Ok(f) => Ok(Ok(f)),
         Err(errors) => {
             let text = if json_errors {
-                let mut s = serde_json::to_string_pretty(&json!({ "errors": errors.0 })).unwrap_or_default();
+                let mut s = serde_json::to_string_pretty(&json!({ "errors": errors.0 }))
+                    .unwrap_or_default();
                 s.push('\n');
                 s
             } else {
-                let mut s = format!("{}: {} authoring error(s):\n", path.display(), errors.0.len());
+                let mut s = format!(
+                    "{}: {} authoring error(s):\n",
+                    path.display(),
+                    errors.0.len()
+                );
                 for e in &errors.0 {
                     s.push_str(&format!("  {e}\n"));
                 }
@@ -104,7 +109,16 @@ pub fn describe(form: &Form) -> Json {
     let lists: serde_json::Map<String, Json> = form
         .choices
         .iter()
-        .map(|(name, cs)| (name.clone(), Json::Array(cs.iter().map(|c| json!({"name": c.name, "labels": c.labels})).collect())))
+        .map(|(name, cs)| {
+            (
+                name.clone(),
+                Json::Array(
+                    cs.iter()
+                        .map(|c| json!({"name": c.name, "labels": c.labels}))
+                        .collect(),
+                ),
+            )
+        })
         .collect();
     json!({
         "form_id": form.settings.form_id,
@@ -137,12 +151,16 @@ fn inspect(a: InspectArgs) -> Result<Outcome, CliError> {
             form.settings.form_id,
             form.settings.version,
             form.languages.join(", "),
-            form.questions.iter().filter(|q| !matches!(q.kind, QuestionKind::BeginGroup | QuestionKind::BeginRepeat)).count(),
+            form.questions
+                .iter()
+                .filter(|q| !matches!(q.kind, QuestionKind::BeginGroup | QuestionKind::BeginRepeat))
+                .count(),
             form.choices.len()
         );
         for q in &form.questions {
             let depth = q.path.matches('/').count();
-            let label = sync_core::form::model::pick(&q.labels, lang.as_deref(), lang.as_deref()).unwrap_or("");
+            let label = sync_core::form::model::pick(&q.labels, lang.as_deref(), lang.as_deref())
+                .unwrap_or("");
             let mut line = format!("{}{} [{}", "  ".repeat(depth), q.name, q.type_word);
             if let Some(l) = &q.list {
                 line.push_str(&format!(" {l}"));
@@ -174,30 +192,58 @@ fn run_form(a: RunArgs) -> Result<Outcome, CliError> {
     if let Some(l) = &a.lang
         && !form.languages.contains(l)
     {
-        return Err(CliError::Input(format!("the form has no language {l:?}; it has: {}", form.languages.join(", "))));
+        return Err(CliError::Input(format!(
+            "the form has no language {l:?}; it has: {}",
+            form.languages.join(", ")
+        )));
     }
     let compiled = CompiledForm::compile(form).map_err(|errors| {
-        CliError::Input(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        CliError::Input(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     })?;
     let text = read_text(&a.answers)?;
     let answers: Json = serde_json::from_str(&text).map_err(|e| {
-        CliError::Input(format!("{}: line {}, column {}: not valid JSON: {e}", a.answers.display(), e.line(), e.column()))
+        CliError::Input(format!(
+            "{}: line {}, column {}: not valid JSON: {e}",
+            a.answers.display(),
+            e.line(),
+            e.column()
+        ))
     })?;
     let mut session = Session::from_json(&compiled, &answers).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(|e| format!("  {}: {e}", a.answers.display())).collect();
-        CliError::Input(format!("the answers do not fit the form:\n{}", list.join("\n")))
+        let list: Vec<String> = errors
+            .iter()
+            .map(|e| format!("  {}: {e}", a.answers.display()))
+            .collect();
+        CliError::Input(format!(
+            "the answers do not fit the form:\n{}",
+            list.join("\n")
+        ))
     })?;
     let (now_ms, offset) = match &a.now {
         Some(t) => {
-            let dt = chrono::DateTime::parse_from_rfc3339(t).map_err(|e| CliError::Input(format!("--now {t:?}: {e}")))?;
+            let dt = chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| CliError::Input(format!("--now {t:?}: {e}")))?;
             (dt.timestamp_millis(), dt.offset().local_minus_utc() / 60)
         }
         None => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
             (now, 0)
         }
     };
-    let view = session.view(&ViewOptions { language: a.lang.clone(), now_ms, utc_offset_min: offset });
+    let view = session.view(&ViewOptions {
+        language: a.lang.clone(),
+        now_ms,
+        utc_offset_min: offset,
+    });
     let text = if a.json {
         let mut s = serde_json::to_string_pretty(&view).unwrap_or_default();
         s.push('\n');
@@ -205,7 +251,11 @@ fn run_form(a: RunArgs) -> Result<Outcome, CliError> {
     } else {
         let mut s = String::new();
         for item in view.items.iter().filter(|i| i.relevant) {
-            let value = if item.value.is_null() { "—".to_string() } else { item.value.to_string() };
+            let value = if item.value.is_null() {
+                "—".to_string()
+            } else {
+                item.value.to_string()
+            };
             s.push_str(&format!("{:<40} {}\n", item.path, value));
             if let Some(l) = &item.label {
                 s.push_str(&format!("    {l}\n"));
@@ -222,13 +272,20 @@ fn run_form(a: RunArgs) -> Result<Outcome, CliError> {
         }
         for r in &view.repeats {
             if let Some(e) = r.expected {
-                s.push_str(&format!("repeat {}: {} of {e} instance(s)\n", r.item.name, r.instances.len()));
+                s.push_str(&format!(
+                    "repeat {}: {} of {e} instance(s)\n",
+                    r.item.name,
+                    r.instances.len()
+                ));
             }
         }
         s.push_str(&format!(
             "\n{} issue(s); next: {}; submittable: {}\n",
             view.issues.len(),
-            view.next.as_ref().map(|n| n.to_string()).unwrap_or_else(|| "none".into()),
+            view.next
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "none".into()),
             if view.submittable { "yes" } else { "no" }
         ));
         s

@@ -21,6 +21,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use uuid::Uuid;
 
+/// One step of an instance path: (repeat question, instance index).
+type Step = (usize, usize);
+
+/// Called for each question in each instance: (question, instance path, instance ids).
+type Visitor<'v> = dyn FnMut(usize, &[Step], &[Uuid]) + 'v;
+
 /// When a question must be answered (likewise when it is read-only).
 #[derive(Debug, Clone, PartialEq)]
 enum Condition {
@@ -61,7 +67,11 @@ pub struct CompiledForm {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CompileError {
     #[error("question {question:?}, {column}: {message}")]
-    Expression { question: String, column: &'static str, message: String },
+    Expression {
+        question: String,
+        column: &'static str,
+        message: String,
+    },
     #[error("the calculations and conditions of {0} refer to each other in a circle")]
     Cycle(String),
 }
@@ -78,7 +88,12 @@ impl CompileError {
 impl CompiledForm {
     /// Parses and binds every expression and orders the questions for evaluation.
     pub fn compile(form: Form) -> Result<Self, Vec<CompileError>> {
-        let by_name: HashMap<String, usize> = form.questions.iter().enumerate().map(|(i, q)| (q.name.clone(), i)).collect();
+        let by_name: HashMap<String, usize> = form
+            .questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.name.clone(), i))
+            .collect();
         let mut errors = Vec::new();
         let mut compiled = Vec::with_capacity(form.questions.len());
         for (i, q) in form.questions.iter().enumerate() {
@@ -88,23 +103,43 @@ impl CompiledForm {
                     Ok(mut e) => {
                         let unknown = e.bind(|n| by_name.get(n).map(|&i| i as u32));
                         for u in unknown {
-                            errors.push(CompileError::Expression { question: q.name.clone(), column, message: format!("${{{u}}} refers to no question") });
+                            errors.push(CompileError::Expression {
+                                question: q.name.clone(),
+                                column,
+                                message: format!("${{{u}}} refers to no question"),
+                            });
                         }
                         Some(e)
                     }
                     Err(e) => {
-                        errors.push(CompileError::Expression { question: q.name.clone(), column, message: e.to_string() });
+                        errors.push(CompileError::Expression {
+                            question: q.name.clone(),
+                            column,
+                            message: e.to_string(),
+                        });
                         None
                     }
                 }
             };
-            let condition = |src: Option<&String>, parse: &mut dyn FnMut(&'static str, Option<&String>) -> Option<Expr>, column: &'static str| match src {
-                None => Condition::Never,
-                Some(s) if is_yes_no(s) => {
-                    if matches!(s.trim().to_lowercase().as_str(), "yes" | "true" | "true()" | "1" | "y") { Condition::Always } else { Condition::Never }
-                }
-                Some(s) => parse(column, Some(s)).map(Condition::When).unwrap_or(Condition::Never),
-            };
+            let condition =
+                |src: Option<&String>,
+                 parse: &mut dyn FnMut(&'static str, Option<&String>) -> Option<Expr>,
+                 column: &'static str| match src {
+                    None => Condition::Never,
+                    Some(s) if is_yes_no(s) => {
+                        if matches!(
+                            s.trim().to_lowercase().as_str(),
+                            "yes" | "true" | "true()" | "1" | "y"
+                        ) {
+                            Condition::Always
+                        } else {
+                            Condition::Never
+                        }
+                    }
+                    Some(s) => parse(column, Some(s))
+                        .map(Condition::When)
+                        .unwrap_or(Condition::Never),
+                };
             let required = condition(q.required.as_ref(), &mut parse, "required");
             let read_only = condition(q.read_only.as_ref(), &mut parse, "read_only");
             let default = q.default.as_ref().and_then(|d| {
@@ -184,7 +219,14 @@ impl CompiledForm {
             errors.dedup();
             return Err(errors);
         }
-        Ok(CompiledForm { form, compiled, order, repeat_ordinal, repeats, by_name })
+        Ok(CompiledForm {
+            form,
+            compiled,
+            order,
+            repeat_ordinal,
+            repeats,
+            by_name,
+        })
     }
 
     pub fn form(&self) -> &Form {
@@ -217,7 +259,14 @@ fn empty() -> Value {
 
 impl Node {
     fn new(id: Uuid, n: usize, repeats: usize) -> Self {
-        Self { id, answers: vec![None; n], type_errors: vec![None; n], eff: vec![empty(); n], relevant: vec![true; n], children: vec![Vec::new(); repeats] }
+        Self {
+            id,
+            answers: vec![None; n],
+            type_errors: vec![None; n],
+            eff: vec![empty(); n],
+            relevant: vec![true; n],
+            children: vec![Vec::new(); repeats],
+        }
     }
 }
 
@@ -232,7 +281,10 @@ pub struct ItemRef {
 
 impl ItemRef {
     pub fn top(name: &str) -> Self {
-        Self { name: name.to_string(), instances: Vec::new() }
+        Self {
+            name: name.to_string(),
+            instances: Vec::new(),
+        }
     }
 }
 
@@ -246,7 +298,11 @@ pub enum AnswerError {
     #[error("{name:?}: no repeat instance {instance}")]
     UnknownInstance { name: String, instance: Uuid },
     #[error("{name:?}: expected the ids of {expected} enclosing repeat instance(s), got {got}")]
-    WrongInstances { name: String, expected: usize, got: usize },
+    WrongInstances {
+        name: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("{path}: {message}")]
     Malformed { path: String, message: String },
     #[error("{0:?} is not a repeat")]
@@ -408,8 +464,15 @@ fn typed(kind: QuestionKind, form: &Form, list: Option<&str>, v: &Json) -> Resul
         }
         SelectOne | SelectMultiple | Rank => {
             let words: Vec<String> = match v {
-                Json::Array(a) => a.iter().map(|x| text(x).ok_or_else(|| format!("expected choice names, got {x}"))).collect::<Result<_, _>>()?,
-                other => text(other).ok_or_else(|| format!("expected a choice name, got {other}"))?.split_whitespace().map(str::to_string).collect(),
+                Json::Array(a) => a
+                    .iter()
+                    .map(|x| text(x).ok_or_else(|| format!("expected choice names, got {x}")))
+                    .collect::<Result<_, _>>()?,
+                other => text(other)
+                    .ok_or_else(|| format!("expected a choice name, got {other}"))?
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
             };
             if kind == SelectOne && words.len() > 1 {
                 return Err(format!("select_one takes one choice, got {}", words.len()));
@@ -425,25 +488,44 @@ fn typed(kind: QuestionKind, form: &Form, list: Option<&str>, v: &Json) -> Resul
         }
         Date => {
             let s = text(v).ok_or_else(|| format!("expected a date YYYY-MM-DD, got {v}"))?;
-            let d = chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| format!("expected a date YYYY-MM-DD, got {s:?}"))?;
+            let d = chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|_| format!("expected a date YYYY-MM-DD, got {s:?}"))?;
             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
             Ok(Value::Date((d - epoch).num_days() as i32))
         }
         DateTime => {
             let s = text(v).ok_or_else(|| format!("expected a date and time, got {v}"))?;
-            let dt = chrono::DateTime::parse_from_rfc3339(&s).map_err(|_| format!("expected an ISO 8601 date and time with offset, got {s:?}"))?;
+            let dt = chrono::DateTime::parse_from_rfc3339(&s).map_err(|_| {
+                format!("expected an ISO 8601 date and time with offset, got {s:?}")
+            })?;
             Ok(Value::DateTime(dt.timestamp_millis()))
         }
         Time => {
             let s = text(v).ok_or_else(|| format!("expected a time HH:MM, got {v}"))?;
-            let ok = chrono::NaiveTime::parse_from_str(&s, "%H:%M:%S").is_ok() || chrono::NaiveTime::parse_from_str(&s, "%H:%M").is_ok();
-            if ok { Ok(Value::String(s)) } else { Err(format!("expected a time HH:MM, got {s:?}")) }
+            let ok = chrono::NaiveTime::parse_from_str(&s, "%H:%M:%S").is_ok()
+                || chrono::NaiveTime::parse_from_str(&s, "%H:%M").is_ok();
+            if ok {
+                Ok(Value::String(s))
+            } else {
+                Err(format!("expected a time HH:MM, got {s:?}"))
+            }
         }
         Geopoint => {
-            let s = text(v).ok_or_else(|| format!("expected \"latitude longitude [altitude accuracy]\", got {v}"))?;
-            let nums: Vec<f64> = s.split_whitespace().map(|x| x.parse::<f64>()).collect::<Result<_, _>>().map_err(|_| format!("expected numbers in {s:?}"))?;
-            if !(2..=4).contains(&nums.len()) || !(-90.0..=90.0).contains(&nums[0]) || !(-180.0..=180.0).contains(&nums[1]) {
-                return Err(format!("expected \"latitude longitude [altitude accuracy]\", got {s:?}"));
+            let s = text(v).ok_or_else(|| {
+                format!("expected \"latitude longitude [altitude accuracy]\", got {v}")
+            })?;
+            let nums: Vec<f64> = s
+                .split_whitespace()
+                .map(|x| x.parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("expected numbers in {s:?}"))?;
+            if !(2..=4).contains(&nums.len())
+                || !(-90.0..=90.0).contains(&nums[0])
+                || !(-180.0..=180.0).contains(&nums[1])
+            {
+                return Err(format!(
+                    "expected \"latitude longitude [altitude accuracy]\", got {s:?}"
+                ));
             }
             Ok(Value::String(s))
         }
@@ -452,7 +534,9 @@ fn typed(kind: QuestionKind, form: &Form, list: Option<&str>, v: &Json) -> Resul
             Json::String(s) if s == "OK" => Ok(Value::String("OK".into())),
             _ => Err(format!("acknowledge takes true or \"OK\", got {v}")),
         },
-        _ => text(v).map(Value::String).ok_or_else(|| format!("expected text, got {v}")),
+        _ => text(v)
+            .map(Value::String)
+            .ok_or_else(|| format!("expected text, got {v}")),
     }
 }
 
@@ -475,7 +559,7 @@ struct Ctx<'a> {
     cf: &'a CompiledForm,
     root: &'a Node,
     /// (repeat question, instance index) from the outermost repeat.
-    path: &'a [(usize, usize)],
+    path: &'a [Step],
     question: usize,
     current: Value,
     stored: Option<Value>,
@@ -486,7 +570,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn node_at(&self, path: &[(usize, usize)]) -> Option<&Node> {
+    fn node_at(&self, path: &[Step]) -> Option<&Node> {
         let mut node = self.root;
         for &(r, i) in path {
             node = node.children.get(self.cf.repeat_ordinal[r])?.get(i)?;
@@ -495,10 +579,16 @@ impl Ctx<'_> {
     }
 
     fn collect(&self, node: &Node, chain: &[usize], target: usize, out: &mut Vec<Value>) {
-        let Some((&r, rest)) = chain.split_first() else { return };
+        let Some((&r, rest)) = chain.split_first() else {
+            return;
+        };
         for inst in &node.children[self.cf.repeat_ordinal[r]] {
             if rest.is_empty() {
-                out.push(if target == r { empty() } else { inst.eff[target].clone() });
+                out.push(if target == r {
+                    empty()
+                } else {
+                    inst.eff[target].clone()
+                });
             } else {
                 self.collect(inst, rest, target, out);
             }
@@ -514,10 +604,12 @@ impl Ctx<'_> {
         let mut node = self.root;
         for (k, &r) in chain.iter().enumerate() {
             match self.path.get(k) {
-                Some(&(pr, pi)) if pr == r && target != r => match node.children[cf.repeat_ordinal[r]].get(pi) {
-                    Some(n) => node = n,
-                    None => return empty(),
-                },
+                Some(&(pr, pi)) if pr == r && target != r => {
+                    match node.children[cf.repeat_ordinal[r]].get(pi) {
+                        Some(n) => node = n,
+                        None => return empty(),
+                    }
+                }
                 _ => {
                     let mut out = Vec::new();
                     self.collect(node, &chain[k..], target, &mut out);
@@ -531,7 +623,11 @@ impl Ctx<'_> {
 
 impl Env for Ctx<'_> {
     fn var(&self, v: VarRef<'_>) -> Value {
-        match v.id.map(|i| i as usize).or_else(|| self.cf.question(v.name)) {
+        match v
+            .id
+            .map(|i| i as usize)
+            .or_else(|| self.cf.question(v.name))
+        {
             Some(t) if t < self.cf.form.questions.len() => self.lookup(t),
             _ => empty(),
         }
@@ -543,19 +639,45 @@ impl Env for Ctx<'_> {
         self.path.last().map(|p| p.1 + 1)
     }
     fn indexed_repeat(&self, name: VarRef<'_>, repeat: VarRef<'_>, index: usize) -> Value {
-        let Some(t) = name.id.map(|i| i as usize).or_else(|| self.cf.question(name.name)) else { return empty() };
-        let Some(r) = repeat.id.map(|i| i as usize).or_else(|| self.cf.question(repeat.name)) else { return empty() };
-        if index == 0 || self.cf.repeat_ordinal.get(r).is_none_or(|&o| o == usize::MAX) {
+        let Some(t) = name
+            .id
+            .map(|i| i as usize)
+            .or_else(|| self.cf.question(name.name))
+        else {
+            return empty();
+        };
+        let Some(r) = repeat
+            .id
+            .map(|i| i as usize)
+            .or_else(|| self.cf.question(repeat.name))
+        else {
+            return empty();
+        };
+        if index == 0
+            || self
+                .cf
+                .repeat_ordinal
+                .get(r)
+                .is_none_or(|&o| o == usize::MAX)
+        {
             return empty();
         }
         // The enclosing instances of the repeat, taken from the current context.
         let outer = &self.cf.compiled[r].chain;
-        let mut path: Vec<(usize, usize)> = self.path.iter().take_while(|(pr, _)| outer.contains(pr)).copied().collect();
+        let mut path: Vec<Step> = self
+            .path
+            .iter()
+            .take_while(|(pr, _)| outer.contains(pr))
+            .copied()
+            .collect();
         path.push((r, index - 1));
         if self.node_at(&path).is_none() {
             return empty();
         }
-        let ctx = Ctx { path: &path, ..self.reborrow() };
+        let ctx = Ctx {
+            path: &path,
+            ..self.reborrow()
+        };
         ctx.lookup(t)
     }
     fn now(&self) -> (i64, i32) {
@@ -565,10 +687,24 @@ impl Env for Ctx<'_> {
         self.uuid.to_string()
     }
     fn choice_label(&self, question: VarRef<'_>, value: &str) -> Option<String> {
-        let q = question.id.map(|i| i as usize).or_else(|| self.cf.question(question.name))?;
+        let q = question
+            .id
+            .map(|i| i as usize)
+            .or_else(|| self.cf.question(question.name))?;
         let list = self.cf.form.questions.get(q)?.list.as_ref()?;
-        let c = self.cf.form.choices.get(list)?.iter().find(|c| c.name == value)?;
-        pick(&c.labels, self.language, self.cf.form.settings.default_language.as_deref()).map(str::to_string)
+        let c = self
+            .cf
+            .form
+            .choices
+            .get(list)?
+            .iter()
+            .find(|c| c.name == value)?;
+        pick(
+            &c.labels,
+            self.language,
+            self.cf.form.settings.default_language.as_deref(),
+        )
+        .map(str::to_string)
     }
     fn stored(&self) -> Option<Value> {
         self.stored.clone()
@@ -580,7 +716,12 @@ impl Env for Ctx<'_> {
             Some(c) => c
                 .columns
                 .get(name)
-                .or_else(|| c.columns.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+                .or_else(|| {
+                    c.columns
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v)
+                })
                 .map(|v| Value::String(v.clone()))
                 .unwrap_or_else(empty),
         }
@@ -605,7 +746,13 @@ impl<'a> Ctx<'a> {
 }
 
 /// Calls `f` with the path of every instance at the depth of `chain`.
-fn each_instance(cf: &CompiledForm, node: &Node, chain: &[usize], path: &mut Vec<(usize, usize)>, f: &mut dyn FnMut(&[(usize, usize)])) {
+fn each_instance(
+    cf: &CompiledForm,
+    node: &Node,
+    chain: &[usize],
+    path: &mut Vec<Step>,
+    f: &mut dyn FnMut(&[Step]),
+) {
     let Some((&r, rest)) = chain.split_first() else {
         f(path);
         return;
@@ -617,7 +764,7 @@ fn each_instance(cf: &CompiledForm, node: &Node, chain: &[usize], path: &mut Vec
     }
 }
 
-fn node_mut<'n>(cf: &CompiledForm, root: &'n mut Node, path: &[(usize, usize)]) -> Option<&'n mut Node> {
+fn node_mut<'n>(cf: &CompiledForm, root: &'n mut Node, path: &[Step]) -> Option<&'n mut Node> {
     let mut node = root;
     for &(r, i) in path {
         node = node.children.get_mut(cf.repeat_ordinal[r])?.get_mut(i)?;
@@ -629,7 +776,10 @@ impl<'f> Session<'f> {
     /// A new, empty interview.
     pub fn new(form: &'f CompiledForm) -> Self {
         let n = form.form.questions.len();
-        Session { form, root: Node::new(Uuid::nil(), n, form.repeats) }
+        Session {
+            form,
+            root: Node::new(Uuid::nil(), n, form.repeats),
+        }
     }
 
     /// An interview from answers in JSON: `{"name": value, "roster": [{"_id": "<uuid>", …}, …]}`.
@@ -640,13 +790,26 @@ impl<'f> Session<'f> {
         let mut s = Session::new(form);
         let mut errors = Vec::new();
         let Json::Object(obj) = answers else {
-            return Err(vec![AnswerError::Malformed { path: String::new(), message: "answers must be a JSON object".into() }]);
+            return Err(vec![AnswerError::Malformed {
+                path: String::new(),
+                message: "answers must be a JSON object".into(),
+            }]);
         };
         s.load(obj, &mut Vec::new(), String::new(), &mut errors);
-        if errors.is_empty() { Ok(s) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(errors)
+        }
     }
 
-    fn load(&mut self, obj: &Map<String, Json>, path: &mut Vec<(usize, usize)>, prefix: String, errors: &mut Vec<AnswerError>) {
+    fn load(
+        &mut self,
+        obj: &Map<String, Json>,
+        path: &mut Vec<Step>,
+        prefix: String,
+        errors: &mut Vec<AnswerError>,
+    ) {
         let cf = self.form;
         for (key, v) in obj {
             if key == "_id" {
@@ -659,34 +822,54 @@ impl<'f> Session<'f> {
             let question = &cf.form.questions[q];
             let expected_chain: Vec<usize> = path.iter().map(|p| p.0).collect();
             if cf.compiled[q].chain != expected_chain {
-                errors.push(AnswerError::Malformed { path: format!("{prefix}{key}"), message: "this question belongs to another repeat level".into() });
+                errors.push(AnswerError::Malformed {
+                    path: format!("{prefix}{key}"),
+                    message: "this question belongs to another repeat level".into(),
+                });
                 continue;
             }
             if question.kind == QuestionKind::BeginRepeat {
                 let Json::Array(items) = v else {
-                    errors.push(AnswerError::Malformed { path: format!("{prefix}{key}"), message: "a repeat takes an array of instances".into() });
+                    errors.push(AnswerError::Malformed {
+                        path: format!("{prefix}{key}"),
+                        message: "a repeat takes an array of instances".into(),
+                    });
                     continue;
                 };
                 for (k, item) in items.iter().enumerate() {
                     let Json::Object(io) = item else {
-                        errors.push(AnswerError::Malformed { path: format!("{prefix}{key}[{k}]"), message: "an instance must be an object".into() });
+                        errors.push(AnswerError::Malformed {
+                            path: format!("{prefix}{key}[{k}]"),
+                            message: "an instance must be an object".into(),
+                        });
                         continue;
                     };
                     let id = match io.get("_id") {
-                        None => Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{prefix}{key}[{k}]").as_bytes()),
+                        None => Uuid::new_v5(
+                            &Uuid::NAMESPACE_OID,
+                            format!("{prefix}{key}[{k}]").as_bytes(),
+                        ),
                         Some(Json::String(s)) => match Uuid::parse_str(s) {
                             Ok(u) => u,
                             Err(_) => {
-                                errors.push(AnswerError::Malformed { path: format!("{prefix}{key}[{k}]/_id"), message: format!("{s:?} is not a UUID") });
+                                errors.push(AnswerError::Malformed {
+                                    path: format!("{prefix}{key}[{k}]/_id"),
+                                    message: format!("{s:?} is not a UUID"),
+                                });
                                 continue;
                             }
                         },
                         Some(other) => {
-                            errors.push(AnswerError::Malformed { path: format!("{prefix}{key}[{k}]/_id"), message: format!("expected a UUID, got {other}") });
+                            errors.push(AnswerError::Malformed {
+                                path: format!("{prefix}{key}[{k}]/_id"),
+                                message: format!("expected a UUID, got {other}"),
+                            });
                             continue;
                         }
                     };
-                    let Some(parent) = node_mut(cf, &mut self.root, path) else { continue };
+                    let Some(parent) = node_mut(cf, &mut self.root, path) else {
+                        continue;
+                    };
                     let list = &mut parent.children[cf.repeat_ordinal[q]];
                     if list.iter().any(|n| n.id == id) {
                         errors.push(AnswerError::DuplicateInstance(id));
@@ -732,7 +915,10 @@ impl<'f> Session<'f> {
             if question.kind == QuestionKind::BeginRepeat {
                 let mut sub = chain.to_vec();
                 sub.push(q);
-                let items: Vec<Json> = node.children[cf.repeat_ordinal[q]].iter().map(|c| self.node_json(c, &sub)).collect();
+                let items: Vec<Json> = node.children[cf.repeat_ordinal[q]]
+                    .iter()
+                    .map(|c| self.node_json(c, &sub))
+                    .collect();
                 out.insert(question.name.clone(), Json::Array(items));
             } else if let Some(v) = &node.answers[q]
                 && !v.is_empty()
@@ -744,18 +930,30 @@ impl<'f> Session<'f> {
     }
 
     /// Resolves an item to (question, instance path).
-    fn resolve(&self, item: &ItemRef) -> Result<(usize, Vec<(usize, usize)>), AnswerError> {
+    fn resolve(&self, item: &ItemRef) -> Result<(usize, Vec<Step>), AnswerError> {
         let cf = self.form;
-        let q = cf.question(&item.name).ok_or_else(|| AnswerError::UnknownQuestion(item.name.clone()))?;
+        let q = cf
+            .question(&item.name)
+            .ok_or_else(|| AnswerError::UnknownQuestion(item.name.clone()))?;
         let chain = &cf.compiled[q].chain;
         if chain.len() != item.instances.len() {
-            return Err(AnswerError::WrongInstances { name: item.name.clone(), expected: chain.len(), got: item.instances.len() });
+            return Err(AnswerError::WrongInstances {
+                name: item.name.clone(),
+                expected: chain.len(),
+                got: item.instances.len(),
+            });
         }
         let mut path = Vec::with_capacity(chain.len());
         let mut node = &self.root;
         for (&r, id) in chain.iter().zip(&item.instances) {
             let list = &node.children[cf.repeat_ordinal[r]];
-            let i = list.iter().position(|n| &n.id == id).ok_or(AnswerError::UnknownInstance { name: cf.form.questions[r].name.clone(), instance: *id })?;
+            let i = list
+                .iter()
+                .position(|n| &n.id == id)
+                .ok_or(AnswerError::UnknownInstance {
+                    name: cf.form.questions[r].name.clone(),
+                    instance: *id,
+                })?;
             path.push((r, i));
             node = &list[i];
         }
@@ -770,8 +968,17 @@ impl<'f> Session<'f> {
         if !question.kind.has_value() || question.kind == QuestionKind::Calculate {
             return Err(AnswerError::NotAnswerable(item.name.clone()));
         }
-        let result = typed(question.kind, &self.form.form, question.list.as_deref(), value);
-        let node = node_mut(self.form, &mut self.root, &path).ok_or(AnswerError::UnknownInstance { name: item.name.clone(), instance: Uuid::nil() })?;
+        let result = typed(
+            question.kind,
+            &self.form.form,
+            question.list.as_deref(),
+            value,
+        );
+        let node =
+            node_mut(self.form, &mut self.root, &path).ok_or(AnswerError::UnknownInstance {
+                name: item.name.clone(),
+                instance: Uuid::nil(),
+            })?;
         match result {
             Ok(v) => {
                 node.answers[q] = if v.is_empty() { None } else { Some(v) };
@@ -786,14 +993,27 @@ impl<'f> Session<'f> {
     }
 
     /// Adds an instance to a repeat (a roster member), inside the given enclosing instances.
-    pub fn add_instance(&mut self, repeat: &str, enclosing: &[Uuid], id: Uuid) -> Result<(), AnswerError> {
+    pub fn add_instance(
+        &mut self,
+        repeat: &str,
+        enclosing: &[Uuid],
+        id: Uuid,
+    ) -> Result<(), AnswerError> {
         let cf = self.form;
-        let r = cf.question(repeat).ok_or_else(|| AnswerError::UnknownQuestion(repeat.into()))?;
+        let r = cf
+            .question(repeat)
+            .ok_or_else(|| AnswerError::UnknownQuestion(repeat.into()))?;
         if cf.form.questions[r].kind != QuestionKind::BeginRepeat {
             return Err(AnswerError::NotARepeat(repeat.into()));
         }
-        let (_, path) = self.resolve(&ItemRef { name: repeat.into(), instances: enclosing.to_vec() })?;
-        let node = node_mut(cf, &mut self.root, &path).ok_or(AnswerError::UnknownInstance { name: repeat.into(), instance: id })?;
+        let (_, path) = self.resolve(&ItemRef {
+            name: repeat.into(),
+            instances: enclosing.to_vec(),
+        })?;
+        let node = node_mut(cf, &mut self.root, &path).ok_or(AnswerError::UnknownInstance {
+            name: repeat.into(),
+            instance: id,
+        })?;
         let list = &mut node.children[cf.repeat_ordinal[r]];
         if list.iter().any(|n| n.id == id) {
             return Err(AnswerError::DuplicateInstance(id));
@@ -803,16 +1023,35 @@ impl<'f> Session<'f> {
     }
 
     /// Removes a repeat instance and everything in it.
-    pub fn remove_instance(&mut self, repeat: &str, enclosing: &[Uuid], id: Uuid) -> Result<(), AnswerError> {
+    pub fn remove_instance(
+        &mut self,
+        repeat: &str,
+        enclosing: &[Uuid],
+        id: Uuid,
+    ) -> Result<(), AnswerError> {
         let cf = self.form;
-        let r = cf.question(repeat).ok_or_else(|| AnswerError::UnknownQuestion(repeat.into()))?;
-        let (_, path) = self.resolve(&ItemRef { name: repeat.into(), instances: enclosing.to_vec() })?;
-        let node = node_mut(cf, &mut self.root, &path).ok_or(AnswerError::UnknownInstance { name: repeat.into(), instance: id })?;
-        let list = node.children.get_mut(cf.repeat_ordinal[r]).ok_or_else(|| AnswerError::NotARepeat(repeat.into()))?;
+        let r = cf
+            .question(repeat)
+            .ok_or_else(|| AnswerError::UnknownQuestion(repeat.into()))?;
+        let (_, path) = self.resolve(&ItemRef {
+            name: repeat.into(),
+            instances: enclosing.to_vec(),
+        })?;
+        let node = node_mut(cf, &mut self.root, &path).ok_or(AnswerError::UnknownInstance {
+            name: repeat.into(),
+            instance: id,
+        })?;
+        let list = node
+            .children
+            .get_mut(cf.repeat_ordinal[r])
+            .ok_or_else(|| AnswerError::NotARepeat(repeat.into()))?;
         let before = list.len();
         list.retain(|n| n.id != id);
         if list.len() == before {
-            return Err(AnswerError::UnknownInstance { name: repeat.into(), instance: id });
+            return Err(AnswerError::UnknownInstance {
+                name: repeat.into(),
+                instance: id,
+            });
         }
         Ok(())
     }
@@ -824,7 +1063,7 @@ impl<'f> Session<'f> {
         for &q in &cf.order {
             let c = &cf.compiled[q];
             let question = &cf.form.questions[q];
-            let mut results: Vec<(Vec<(usize, usize)>, bool, Value)> = Vec::new();
+            let mut results: Vec<(Vec<Step>, bool, Value)> = Vec::new();
             {
                 let root = &self.root;
                 each_instance(cf, root, &c.chain, &mut Vec::new(), &mut |path| {
@@ -845,7 +1084,9 @@ impl<'f> Session<'f> {
                         return;
                     };
                     let parent_relevant = question.parent.is_none_or(|p| {
-                        if cf.form.questions[p].kind == QuestionKind::BeginRepeat && path.last().is_some_and(|l| l.0 == p) {
+                        if cf.form.questions[p].kind == QuestionKind::BeginRepeat
+                            && path.last().is_some_and(|l| l.0 == p)
+                        {
                             // The instance's own relevance lives in its parent node.
                             let outer = &path[..path.len() - 1];
                             let mut n = root;
@@ -870,7 +1111,8 @@ impl<'f> Session<'f> {
                         uuid: Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{q}{path:?}").as_bytes()),
                         choice: None,
                     };
-                    let relevant = parent_relevant && c.relevant.as_ref().is_none_or(|e| e.eval(&ctx).to_bool());
+                    let relevant = parent_relevant
+                        && c.relevant.as_ref().is_none_or(|e| e.eval(&ctx).to_bool());
                     let value = if !relevant {
                         empty()
                     } else if let Some(calc) = &c.calculation {
@@ -879,7 +1121,9 @@ impl<'f> Session<'f> {
                             Value::Nodes(n) => n.into_iter().next().unwrap_or_else(empty),
                             v => v,
                         }
-                    } else if question.kind == QuestionKind::Metadata && question.type_word == "today" {
+                    } else if question.kind == QuestionKind::Metadata
+                        && question.type_word == "today"
+                    {
                         let days = (now.0 + i64::from(now.1) * 60_000).div_euclid(86_400_000);
                         Value::Date(days as i32)
                     } else {
@@ -915,9 +1159,9 @@ impl<'f> Session<'f> {
             cf: &CompiledForm,
             root: &Node,
             range: std::ops::Range<usize>,
-            path: &mut Vec<(usize, usize)>,
+            path: &mut Vec<Step>,
             ids: &mut Vec<Uuid>,
-            visit: &mut dyn FnMut(usize, &[(usize, usize)], &[Uuid]),
+            visit: &mut Visitor<'_>,
         ) {
             let mut q = range.start;
             while q < range.end {
@@ -945,130 +1189,210 @@ impl<'f> Session<'f> {
             }
         }
         let n = form.questions.len();
-        walk(cf, root, 0..n, &mut Vec::new(), &mut Vec::new(), &mut |q, path, ids| {
-            let question = &form.questions[q];
-            let c = &cf.compiled[q];
-            let mut node = root;
-            for &(r, i) in path {
-                node = &node.children[cf.repeat_ordinal[r]][i];
-            }
-            let item = ItemRef { name: question.name.clone(), instances: ids.to_vec() };
-            let relevant = node.relevant[q];
-            let value = node.eff[q].clone();
-            let ctx = Ctx {
-                cf,
-                root,
-                path,
-                question: q,
-                current: value.clone(),
-                stored: node.answers[q].clone(),
-                now,
-                language: lang,
-                uuid: Uuid::nil(),
-                choice: None,
-            };
-            let instance_path = render_path(cf, q, ids);
-            if question.kind == QuestionKind::BeginRepeat {
-                if relevant {
-                    let list = &node.children[cf.repeat_ordinal[q]];
-                    let expected = c.repeat_count.as_ref().map(|e| e.eval(&ctx).to_number()).filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64);
-                    if let Some(e) = expected
-                        && e != list.len() as u64
-                    {
-                        issues.push(Issue {
-                            item: item.clone(),
-                            kind: IssueKind::RepeatCount,
-                            message: format!("{} needs {e} instance(s), has {}", question.name, list.len()),
+        walk(
+            cf,
+            root,
+            0..n,
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut |q, path, ids| {
+                let question = &form.questions[q];
+                let c = &cf.compiled[q];
+                let mut node = root;
+                for &(r, i) in path {
+                    node = &node.children[cf.repeat_ordinal[r]][i];
+                }
+                let item = ItemRef {
+                    name: question.name.clone(),
+                    instances: ids.to_vec(),
+                };
+                let relevant = node.relevant[q];
+                let value = node.eff[q].clone();
+                let ctx = Ctx {
+                    cf,
+                    root,
+                    path,
+                    question: q,
+                    current: value.clone(),
+                    stored: node.answers[q].clone(),
+                    now,
+                    language: lang,
+                    uuid: Uuid::nil(),
+                    choice: None,
+                };
+                let instance_path = render_path(cf, q, ids);
+                if question.kind == QuestionKind::BeginRepeat {
+                    if relevant {
+                        let list = &node.children[cf.repeat_ordinal[q]];
+                        let expected = c
+                            .repeat_count
+                            .as_ref()
+                            .map(|e| e.eval(&ctx).to_number())
+                            .filter(|x| x.is_finite() && *x >= 0.0)
+                            .map(|x| x as u64);
+                        if let Some(e) = expected
+                            && e != list.len() as u64
+                        {
+                            issues.push(Issue {
+                                item: item.clone(),
+                                kind: IssueKind::RepeatCount,
+                                message: format!(
+                                    "{} needs {e} instance(s), has {}",
+                                    question.name,
+                                    list.len()
+                                ),
+                            });
+                        }
+                        repeats.push(RepeatView {
+                            item,
+                            instances: list.iter().map(|n| n.id).collect(),
+                            expected,
                         });
                     }
-                    repeats.push(RepeatView { item, instances: list.iter().map(|n| n.id).collect(), expected });
+                    return;
                 }
-                return;
-            }
-            if question.kind == QuestionKind::Calculate {
-                if relevant {
-                    calculates.insert(instance_path, to_json(&value));
+                if question.kind == QuestionKind::Calculate {
+                    if relevant {
+                        calculates.insert(instance_path, to_json(&value));
+                    }
+                    return;
                 }
-                return;
-            }
-            if !question.kind.is_shown() {
-                return;
-            }
-            let required = relevant
-                && match &c.required {
+                if !question.kind.is_shown() {
+                    return;
+                }
+                let required = relevant
+                    && match &c.required {
+                        Condition::Never => false,
+                        Condition::Always => true,
+                        Condition::When(e) => e.eval(&ctx).to_bool(),
+                    };
+                let read_only = match &c.read_only {
                     Condition::Never => false,
                     Condition::Always => true,
                     Condition::When(e) => e.eval(&ctx).to_bool(),
                 };
-            let read_only = match &c.read_only {
-                Condition::Never => false,
-                Condition::Always => true,
-                Condition::When(e) => e.eval(&ctx).to_bool(),
-            };
-            let mut issue = None;
-            if relevant {
-                if let Some(m) = &node.type_errors[q] {
-                    issue = Some(Issue { item: item.clone(), kind: IssueKind::Type, message: m.clone() });
-                } else if value.is_empty() {
-                    if required && question.kind.has_value() {
-                        let message = pick(&question.required_message, lang, default_language)
-                            .map(str::to_string)
-                            .unwrap_or_else(|| default_message(lang, "This field is required.", "此项为必答题。"));
-                        issue = Some(Issue { item: item.clone(), kind: IssueKind::Required, message });
+                let mut issue = None;
+                if relevant {
+                    if let Some(m) = &node.type_errors[q] {
+                        issue = Some(Issue {
+                            item: item.clone(),
+                            kind: IssueKind::Type,
+                            message: m.clone(),
+                        });
+                    } else if value.is_empty() {
+                        if required && question.kind.has_value() {
+                            let message = pick(&question.required_message, lang, default_language)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| {
+                                    default_message(
+                                        lang,
+                                        "This field is required.",
+                                        "此项为必答题。",
+                                    )
+                                });
+                            issue = Some(Issue {
+                                item: item.clone(),
+                                kind: IssueKind::Required,
+                                message,
+                            });
+                        }
+                    } else if let Some(cons) = &c.constraint
+                        && !cons.eval(&ctx).to_bool()
+                    {
+                        let message = pick(&question.constraint_message, lang, default_language)
+                            .map(|m| render(m, &ctx))
+                            .unwrap_or_else(|| {
+                                default_message(
+                                    lang,
+                                    "The answer is not allowed.",
+                                    "答案不符合要求。",
+                                )
+                            });
+                        issue = Some(Issue {
+                            item: item.clone(),
+                            kind: IssueKind::Constraint,
+                            message,
+                        });
                     }
-                } else if let Some(cons) = &c.constraint
-                    && !cons.eval(&ctx).to_bool()
-                {
-                    let message = pick(&question.constraint_message, lang, default_language)
-                        .map(|m| render(m, &ctx))
-                        .unwrap_or_else(|| default_message(lang, "The answer is not allowed.", "答案不符合要求。"));
-                    issue = Some(Issue { item: item.clone(), kind: IssueKind::Constraint, message });
                 }
-            }
-            if let Some(i) = &issue {
-                issues.push(i.clone());
-            }
-            let choices = if question.kind.is_select() && relevant {
-                question.list.as_ref().and_then(|l| form.choices.get(l)).map(|list| {
-                    list.iter()
-                        .filter(|ch| {
-                            c.choice_filter.as_ref().is_none_or(|f| {
-                                let cctx = Ctx { choice: Some(ch), ..ctx.reborrow() };
-                                f.eval(&cctx).to_bool()
-                            })
+                if let Some(i) = &issue {
+                    issues.push(i.clone());
+                }
+                let choices = if question.kind.is_select() && relevant {
+                    question
+                        .list
+                        .as_ref()
+                        .and_then(|l| form.choices.get(l))
+                        .map(|list| {
+                            list.iter()
+                                .filter(|ch| {
+                                    c.choice_filter.as_ref().is_none_or(|f| {
+                                        let cctx = Ctx {
+                                            choice: Some(ch),
+                                            ..ctx.reborrow()
+                                        };
+                                        f.eval(&cctx).to_bool()
+                                    })
+                                })
+                                .map(|ch| ChoiceView {
+                                    name: ch.name.clone(),
+                                    label: pick(&ch.labels, lang, default_language)
+                                        .map(|l| render(l, &ctx))
+                                        .unwrap_or_else(|| ch.name.clone()),
+                                })
+                                .collect()
                         })
-                        .map(|ch| ChoiceView {
-                            name: ch.name.clone(),
-                            label: pick(&ch.labels, lang, default_language).map(|l| render(l, &ctx)).unwrap_or_else(|| ch.name.clone()),
-                        })
-                        .collect()
-                })
-            } else {
-                None
-            };
-            let default = if value.is_empty() { c.default.as_ref().map(|d| to_json(&d.eval(&ctx))).filter(|j| !j.is_null()) } else { None };
-            items.push(ItemView {
-                item,
-                path: instance_path,
-                type_word: question.type_word.clone(),
-                relevant,
-                label: pick(&question.labels, lang, default_language).map(|l| render(l, &ctx)),
-                hint: pick(&question.hints, lang, default_language).map(|l| render(l, &ctx)),
-                value: to_json(&value),
-                required,
-                read_only,
-                default,
-                choices,
-                issue,
-            });
-        });
+                } else {
+                    None
+                };
+                let default = if value.is_empty() {
+                    c.default
+                        .as_ref()
+                        .map(|d| to_json(&d.eval(&ctx)))
+                        .filter(|j| !j.is_null())
+                } else {
+                    None
+                };
+                items.push(ItemView {
+                    item,
+                    path: instance_path,
+                    type_word: question.type_word.clone(),
+                    relevant,
+                    label: pick(&question.labels, lang, default_language).map(|l| render(l, &ctx)),
+                    hint: pick(&question.hints, lang, default_language).map(|l| render(l, &ctx)),
+                    value: to_json(&value),
+                    required,
+                    read_only,
+                    default,
+                    choices,
+                    issue,
+                });
+            },
+        );
         let next = items
             .iter()
-            .find(|i| i.relevant && !i.read_only && i.type_word != "note" && (i.issue.is_some() || (i.value.is_null() && i.required)))
-            .or_else(|| items.iter().find(|i| i.relevant && !i.read_only && i.type_word != "note" && i.value.is_null()))
+            .find(|i| {
+                i.relevant
+                    && !i.read_only
+                    && i.type_word != "note"
+                    && (i.issue.is_some() || (i.value.is_null() && i.required))
+            })
+            .or_else(|| {
+                items.iter().find(|i| {
+                    i.relevant && !i.read_only && i.type_word != "note" && i.value.is_null()
+                })
+            })
             .map(|i| i.item.clone());
         let submittable = issues.is_empty();
-        View { language: opts.language.clone(), items, calculates, repeats, issues, next, submittable }
+        View {
+            language: opts.language.clone(),
+            items,
+            calculates,
+            repeats,
+            issues,
+            next,
+            submittable,
+        }
     }
 }
 
@@ -1102,16 +1426,27 @@ fn render(text: &str, ctx: &Ctx<'_>) -> String {
 
 fn default_message(lang: Option<&str>, en: &str, zh: &str) -> String {
     let zh_lang = lang.is_some_and(|l| l.contains("zh") || l.contains('中'));
-    if zh_lang { zh.to_string() } else { en.to_string() }
+    if zh_lang {
+        zh.to_string()
+    } else {
+        en.to_string()
+    }
 }
 
 /// Navigation: the relevant question after (or before) `from` in the view's order.
 pub fn navigate(view: &View, from: &ItemRef, forward: bool) -> Option<ItemRef> {
     let shown: Vec<&ItemView> = view.items.iter().filter(|i| i.relevant).collect();
-    let pos = view.items.iter().filter(|i| i.relevant).position(|i| &i.item == from);
+    let pos = view
+        .items
+        .iter()
+        .filter(|i| i.relevant)
+        .position(|i| &i.item == from);
     match (pos, forward) {
         (Some(p), true) => shown.get(p + 1).map(|i| i.item.clone()),
-        (Some(p), false) => p.checked_sub(1).and_then(|p| shown.get(p)).map(|i| i.item.clone()),
+        (Some(p), false) => p
+            .checked_sub(1)
+            .and_then(|p| shown.get(p))
+            .map(|i| i.item.clone()),
         (None, true) => shown.first().map(|i| i.item.clone()),
         (None, false) => None,
     }

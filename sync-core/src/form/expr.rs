@@ -89,7 +89,8 @@ impl Value {
         }
     }
     pub fn is_empty(&self) -> bool {
-        matches!(self, Value::String(s) if s.is_empty()) || matches!(self, Value::Nodes(n) if n.is_empty())
+        matches!(self, Value::String(s) if s.is_empty())
+            || matches!(self, Value::Nodes(n) if n.is_empty())
     }
 }
 
@@ -99,7 +100,10 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     while let Some(i) = rest.find("${") {
         let after = &rest[i + 2..];
         let Some(j) = after.find('}') else {
-            return Err(ParseError { position: src.len(), message: "unterminated ${".into() });
+            return Err(ParseError {
+                position: src.len(),
+                message: "unterminated ${".into(),
+            });
         };
         let name = after[..j].to_string();
         if !refs.contains(&name) {
@@ -107,7 +111,10 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
         }
         rest = &after[j + 1..];
     }
-    Ok(Expr { source: src.to_string(), refs })
+    Ok(Expr {
+        source: src.to_string(),
+        refs,
+    })
 }
 
 impl Expr {
@@ -115,7 +122,11 @@ impl Expr {
         &self.refs
     }
     pub fn bind(&mut self, mut f: impl FnMut(&str) -> Option<u32>) -> Vec<String> {
-        self.refs.iter().filter(|r| f(r).is_none()).cloned().collect()
+        self.refs
+            .iter()
+            .filter(|r| f(r).is_none())
+            .cloned()
+            .collect()
     }
     pub fn eval(&self, _env: &dyn Env) -> Value {
         Value::Bool(true)

@@ -16,7 +16,11 @@ pub type Labels = BTreeMap<String, String>;
 
 /// Picks the text for a language: the language itself, else the form's default language, else
 /// `default`, else any.
-pub fn pick<'a>(labels: &'a Labels, lang: Option<&str>, default_language: Option<&str>) -> Option<&'a str> {
+pub fn pick<'a>(
+    labels: &'a Labels,
+    lang: Option<&str>,
+    default_language: Option<&str>,
+) -> Option<&'a str> {
     lang.and_then(|l| labels.get(l))
         .or_else(|| default_language.and_then(|l| labels.get(l)))
         .or_else(|| labels.get("default"))
@@ -59,17 +63,30 @@ pub enum QuestionKind {
 impl QuestionKind {
     /// Whether the interviewer sees and answers it (not a group, calculate, hidden or metadata).
     pub fn is_shown(self) -> bool {
-        !matches!(self, QuestionKind::Calculate | QuestionKind::Hidden | QuestionKind::Metadata | QuestionKind::BeginGroup | QuestionKind::BeginRepeat)
+        !matches!(
+            self,
+            QuestionKind::Calculate
+                | QuestionKind::Hidden
+                | QuestionKind::Metadata
+                | QuestionKind::BeginGroup
+                | QuestionKind::BeginRepeat
+        )
     }
 
     /// Whether it is answered by choosing from a list.
     pub fn is_select(self) -> bool {
-        matches!(self, QuestionKind::SelectOne | QuestionKind::SelectMultiple | QuestionKind::Rank)
+        matches!(
+            self,
+            QuestionKind::SelectOne | QuestionKind::SelectMultiple | QuestionKind::Rank
+        )
     }
 
     /// Whether it holds an answer at all.
     pub fn has_value(self) -> bool {
-        !matches!(self, QuestionKind::Note | QuestionKind::BeginGroup | QuestionKind::BeginRepeat)
+        !matches!(
+            self,
+            QuestionKind::Note | QuestionKind::BeginGroup | QuestionKind::BeginRepeat
+        )
     }
 }
 

@@ -94,7 +94,11 @@ fn normalise_header(h: &str) -> Col {
     }
     .to_string();
     // Media columns (`media::image::English`) keep their full name as an extra column.
-    let (base, lang) = if base == "media" { (header.to_lowercase(), None) } else { (base, lang) };
+    let (base, lang) = if base == "media" {
+        (header.to_lowercase(), None)
+    } else {
+        (base, lang)
+    };
     Col { base, lang, header }
 }
 
@@ -107,9 +111,21 @@ struct Grid<'a> {
 
 impl<'a> Grid<'a> {
     fn new(sheet: &'a Sheet) -> Self {
-        let header = sheet.rows.iter().position(|r| r.iter().any(|c| !c.trim().is_empty())).unwrap_or(0);
-        let cols = sheet.rows.get(header).map(|h| h.iter().map(|c| normalise_header(c)).collect()).unwrap_or_default();
-        Self { sheet, cols, header }
+        let header = sheet
+            .rows
+            .iter()
+            .position(|r| r.iter().any(|c| !c.trim().is_empty()))
+            .unwrap_or(0);
+        let cols = sheet
+            .rows
+            .get(header)
+            .map(|h| h.iter().map(|c| normalise_header(c)).collect())
+            .unwrap_or_default();
+        Self {
+            sheet,
+            cols,
+            header,
+        }
     }
 
     fn has(&self, base: &str) -> bool {
@@ -118,7 +134,13 @@ impl<'a> Grid<'a> {
 
     /// Data rows with their spreadsheet row numbers, skipping empty rows.
     fn rows(&self) -> impl Iterator<Item = (usize, &'a [String])> + '_ {
-        self.sheet.rows.iter().enumerate().skip(self.header + 1).filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty())).map(|(i, r)| (i + 1, r.as_slice()))
+        self.sheet
+            .rows
+            .iter()
+            .enumerate()
+            .skip(self.header + 1)
+            .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
+            .map(|(i, r)| (i + 1, r.as_slice()))
     }
 
     fn cell<'r>(&self, row: &'r [String], base: &str) -> Option<&'r str> {
@@ -152,12 +174,29 @@ impl<'a> Grid<'a> {
 
 /// Columns of the survey sheet that mapframe interprets.
 const SURVEY_COLUMNS: &[&str] = &[
-    "type", "name", "label", "hint", "required", "required_message", "relevant", "constraint", "constraint_message",
-    "calculation", "default", "read_only", "appearance", "choice_filter", "repeat_count", "parameters", "trigger",
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "calculation",
+    "default",
+    "read_only",
+    "appearance",
+    "choice_filter",
+    "repeat_count",
+    "parameters",
+    "trigger",
 ];
 
 fn find_sheet<'a>(wb: &'a Workbook, name: &str) -> Option<&'a Sheet> {
-    wb.sheets.iter().find(|s| s.name.trim().eq_ignore_ascii_case(name))
+    wb.sheets
+        .iter()
+        .find(|s| s.name.trim().eq_ignore_ascii_case(name))
 }
 
 /// Whether a name is a valid XML element name (what ODK requires of question names).
@@ -181,23 +220,46 @@ fn parse_type(cell: &str) -> Result<(QuestionKind, String, Option<String>, bool)
         (first, words.get(1..).unwrap_or(&[]))
     };
     use QuestionKind::*;
-    let simple = |k: QuestionKind, w: &str| -> Result<(QuestionKind, String, Option<String>, bool), String> {
-        if rest.is_empty() { Ok((k, w.to_string(), None, false)) } else { Err(format!("unexpected {:?} after type {w}", rest.join(" "))) }
+    let simple = |k: QuestionKind,
+                  w: &str|
+     -> Result<(QuestionKind, String, Option<String>, bool), String> {
+        if rest.is_empty() {
+            Ok((k, w.to_string(), None, false))
+        } else {
+            Err(format!("unexpected {:?} after type {w}", rest.join(" ")))
+        }
     };
     match first.as_str() {
-        "select_one" | "select_multiple" | "rank" | "select_one_from_file" | "select_multiple_from_file" => {
+        "select_one"
+        | "select_multiple"
+        | "rank"
+        | "select_one_from_file"
+        | "select_multiple_from_file" => {
             let kind = match first.as_str() {
                 "select_one" | "select_one_from_file" => SelectOne,
                 "rank" => Rank,
                 _ => SelectMultiple,
             };
-            let Some(list) = rest.first() else { return Err(format!("{first} needs a choice list name: \"{first} LIST\"")) };
+            let Some(list) = rest.first() else {
+                return Err(format!(
+                    "{first} needs a choice list name: \"{first} LIST\""
+                ));
+            };
             let or_other = match rest.get(1..).unwrap_or(&[]) {
                 [] => false,
                 [w] if w.eq_ignore_ascii_case("or_other") => true,
-                more => return Err(format!("unexpected {:?} after the list name (only or_other may follow)", more.join(" "))),
+                more => {
+                    return Err(format!(
+                        "unexpected {:?} after the list name (only or_other may follow)",
+                        more.join(" ")
+                    ));
+                }
             };
-            let word = if first.ends_with("_from_file") { first.trim_end_matches("_from_file").to_string() } else { first.clone() };
+            let word = if first.ends_with("_from_file") {
+                first.trim_end_matches("_from_file").to_string()
+            } else {
+                first.clone()
+            };
             Ok((kind, word, Some(list.to_string()), or_other))
         }
         "text" | "string" => simple(Text, "text"),
@@ -219,8 +281,9 @@ fn parse_type(cell: &str) -> Result<(QuestionKind, String, Option<String>, bool)
         "file" => simple(File, "file"),
         "barcode" => simple(Barcode, "barcode"),
         "hidden" => simple(Hidden, "hidden"),
-        "start" | "end" | "today" | "deviceid" | "username" | "phonenumber" | "subscriberid" | "simserial" | "email" | "audit"
-        | "start-geopoint" | "background-audio" | "xml-external" | "csv-external" => simple(Metadata, &first),
+        "start" | "end" | "today" | "deviceid" | "username" | "phonenumber" | "subscriberid"
+        | "simserial" | "email" | "audit" | "start-geopoint" | "background-audio"
+        | "xml-external" | "csv-external" => simple(Metadata, &first),
         "begin_group" => simple(BeginGroup, "begin_group"),
         "begin_repeat" => simple(BeginRepeat, "begin_repeat"),
         "end_group" | "end_repeat" => Ok((Note, first.clone(), None, false)),
@@ -232,8 +295,17 @@ fn parse_type(cell: &str) -> Result<(QuestionKind, String, Option<String>, bool)
 /// Reads a form from a workbook: every authoring error is reported, none is fatal on its own.
 pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
     let mut errors: Vec<AuthoringError> = Vec::new();
-    let err = |errors: &mut Vec<AuthoringError>, sheet: &str, row: Option<usize>, column: Option<&str>, message: String| {
-        errors.push(AuthoringError { sheet: sheet.to_string(), row, column: column.map(str::to_string), message });
+    let err = |errors: &mut Vec<AuthoringError>,
+               sheet: &str,
+               row: Option<usize>,
+               column: Option<&str>,
+               message: String| {
+        errors.push(AuthoringError {
+            sheet: sheet.to_string(),
+            row,
+            column: column.map(str::to_string),
+            message,
+        });
     };
     let Some(survey) = find_sheet(wb, "survey") else {
         let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
@@ -241,14 +313,23 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             sheet: "survey".into(),
             row: None,
             column: None,
-            message: format!("the workbook has no survey sheet (sheets: {})", names.join(", ")),
+            message: format!(
+                "the workbook has no survey sheet (sheets: {})",
+                names.join(", ")
+            ),
         }]));
     };
     let sname = survey.name.clone();
     let grid = Grid::new(survey);
     for needed in ["type", "name"] {
         if !grid.has(needed) {
-            err(&mut errors, &sname, Some(1), Some(needed), format!("the survey sheet needs a {needed} column"));
+            err(
+                &mut errors,
+                &sname,
+                Some(1),
+                Some(needed),
+                format!("the survey sheet needs a {needed} column"),
+            );
         }
     }
     if !errors.is_empty() {
@@ -263,19 +344,42 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
         let g = Grid::new(sheet);
         for needed in ["list_name", "name"] {
             if !g.has(needed) {
-                err(&mut errors, &sheet.name, Some(1), Some(needed), format!("the choices sheet needs a {needed} column"));
+                err(
+                    &mut errors,
+                    &sheet.name,
+                    Some(1),
+                    Some(needed),
+                    format!("the choices sheet needs a {needed} column"),
+                );
             }
         }
         if g.has("list_name") && g.has("name") {
             let mut seen: HashSet<(String, String)> = HashSet::new();
             for (row, cells) in g.rows() {
-                let (Some(list), Some(name)) = (g.cell(cells, "list_name"), g.cell(cells, "name")) else {
-                    let missing = if g.cell(cells, "list_name").is_none() { "list_name" } else { "name" };
-                    err(&mut errors, &sheet.name, Some(row), Some(missing), format!("the choice has no {missing}"));
+                let (Some(list), Some(name)) = (g.cell(cells, "list_name"), g.cell(cells, "name"))
+                else {
+                    let missing = if g.cell(cells, "list_name").is_none() {
+                        "list_name"
+                    } else {
+                        "name"
+                    };
+                    err(
+                        &mut errors,
+                        &sheet.name,
+                        Some(row),
+                        Some(missing),
+                        format!("the choice has no {missing}"),
+                    );
                     continue;
                 };
                 if !seen.insert((list.to_string(), name.to_string())) {
-                    err(&mut errors, &sheet.name, Some(row), Some("name"), format!("choice {name:?} appears twice in list {list:?}"));
+                    err(
+                        &mut errors,
+                        &sheet.name,
+                        Some(row),
+                        Some("name"),
+                        format!("choice {name:?} appears twice in list {list:?}"),
+                    );
                     continue;
                 }
                 choice_rows.entry(list.to_string()).or_insert(row);
@@ -288,7 +392,11 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
                         columns.insert(c.header.clone(), v.to_string());
                     }
                 }
-                choices.entry(list.to_string()).or_default().push(Choice { name: name.to_string(), labels, columns });
+                choices.entry(list.to_string()).or_default().push(Choice {
+                    name: name.to_string(),
+                    labels,
+                    columns,
+                });
             }
         }
     }
@@ -299,7 +407,13 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
         let g = Grid::new(sheet);
         if let Some((_, cells)) = g.rows().next() {
             for (i, c) in g.cols.iter().enumerate() {
-                let Some(v) = cells.get(i).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else { continue };
+                let Some(v) = cells
+                    .get(i)
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                else {
+                    continue;
+                };
                 match c.base.as_str() {
                     "form_id" | "id_string" => settings.form_id = v,
                     "version" => settings.version = v,
@@ -332,37 +446,83 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             }
         };
         if type_word == "end_group" || type_word == "end_repeat" {
-            let want = if type_word == "end_group" { QuestionKind::BeginGroup } else { QuestionKind::BeginRepeat };
+            let want = if type_word == "end_group" {
+                QuestionKind::BeginGroup
+            } else {
+                QuestionKind::BeginRepeat
+            };
             match stack.pop() {
                 Some((i, k, _)) if k == want => questions[i].end = Some(questions.len()),
                 Some((i, k, open_row)) => {
-                    err(&mut errors, &sname, Some(row), Some("type"), format!(
-                        "{type_word} closes {} {:?} opened in row {open_row}",
-                        if k == QuestionKind::BeginGroup { "group" } else { "repeat" },
-                        questions[i].name
-                    ));
+                    err(
+                        &mut errors,
+                        &sname,
+                        Some(row),
+                        Some("type"),
+                        format!(
+                            "{type_word} closes {} {:?} opened in row {open_row}",
+                            if k == QuestionKind::BeginGroup {
+                                "group"
+                            } else {
+                                "repeat"
+                            },
+                            questions[i].name
+                        ),
+                    );
                     questions[i].end = Some(questions.len());
                 }
-                None => err(&mut errors, &sname, Some(row), Some("type"), format!("{type_word} without a matching begin")),
+                None => err(
+                    &mut errors,
+                    &sname,
+                    Some(row),
+                    Some("type"),
+                    format!("{type_word} without a matching begin"),
+                ),
             }
             continue;
         }
         let Some(name) = name_cell else {
-            err(&mut errors, &sname, Some(row), Some("name"), format!("a {type_word} needs a name"));
+            err(
+                &mut errors,
+                &sname,
+                Some(row),
+                Some("name"),
+                format!("a {type_word} needs a name"),
+            );
             continue;
         };
         if !valid_name(name) {
-            err(&mut errors, &sname, Some(row), Some("name"), format!("{name:?} is not a valid name: start with a letter or _, then letters, digits, _, - or ."));
+            err(
+                &mut errors,
+                &sname,
+                Some(row),
+                Some("name"),
+                format!(
+                    "{name:?} is not a valid name: start with a letter or _, then letters, digits, _, - or ."
+                ),
+            );
         }
         let parent = stack.last().map(|s| s.0);
         if let Some(prev) = names_at.insert((parent, name.to_string()), row) {
-            err(&mut errors, &sname, Some(row), Some("name"), format!("the name {name:?} is already used in row {prev} in the same group"));
+            err(
+                &mut errors,
+                &sname,
+                Some(row),
+                Some("name"),
+                format!("the name {name:?} is already used in row {prev} in the same group"),
+            );
         }
         if let Some(l) = &list
             && !choices.contains_key(l)
             && !type_cell.to_lowercase().contains("_from_file")
         {
-            err(&mut errors, &sname, Some(row), Some("type"), format!("the choice list {l:?} is not in the choices sheet"));
+            err(
+                &mut errors,
+                &sname,
+                Some(row),
+                Some("type"),
+                format!("the choice list {l:?} is not in the choices sheet"),
+            );
         }
         let path = match parent {
             Some(p) => format!("{}/{name}", questions[p].path),
@@ -396,12 +556,22 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             row,
         };
         if let Some(p) = grid.cell(cells, "parameters") {
-            for pair in p.split(|c: char| c.is_whitespace() || c == ';' || c == ',').filter(|s| !s.is_empty()) {
+            for pair in p
+                .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+                .filter(|s| !s.is_empty())
+            {
                 match pair.split_once('=') {
                     Some((k, v)) => {
-                        q.parameters.insert(k.trim().to_string(), v.trim().to_string());
+                        q.parameters
+                            .insert(k.trim().to_string(), v.trim().to_string());
                     }
-                    None => err(&mut errors, &sname, Some(row), Some("parameters"), format!("{pair:?} is not key=value")),
+                    None => err(
+                        &mut errors,
+                        &sname,
+                        Some(row),
+                        Some("parameters"),
+                        format!("{pair:?} is not key=value"),
+                    ),
                 }
             }
         }
@@ -413,7 +583,13 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             }
         }
         if q.kind == QuestionKind::Calculate && q.calculation.is_none() {
-            err(&mut errors, &sname, Some(row), Some("calculation"), format!("calculate {name:?} has no calculation"));
+            err(
+                &mut errors,
+                &sname,
+                Some(row),
+                Some("calculation"),
+                format!("calculate {name:?} has no calculation"),
+            );
         }
         let index = questions.len();
         let or_other_question = q.or_other.then(|| Question {
@@ -425,7 +601,9 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             path: format!("{}_other", q.path),
             parent,
             end: None,
-            labels: [("default".to_string(), "Specify other.".to_string())].into_iter().collect(),
+            labels: [("default".to_string(), "Specify other.".to_string())]
+                .into_iter()
+                .collect(),
             hints: Labels::new(),
             required: None,
             required_message: Labels::new(),
@@ -452,12 +630,26 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
         }
     }
     for (i, k, row) in stack.drain(..).rev() {
-        err(&mut errors, &sname, Some(row), Some("type"), format!(
-            "{} {:?} is never closed: add an {} row",
-            if k == QuestionKind::BeginGroup { "group" } else { "repeat" },
-            questions[i].name,
-            if k == QuestionKind::BeginGroup { "end_group" } else { "end_repeat" }
-        ));
+        err(
+            &mut errors,
+            &sname,
+            Some(row),
+            Some("type"),
+            format!(
+                "{} {:?} is never closed: add an {} row",
+                if k == QuestionKind::BeginGroup {
+                    "group"
+                } else {
+                    "repeat"
+                },
+                questions[i].name,
+                if k == QuestionKind::BeginGroup {
+                    "end_group"
+                } else {
+                    "end_repeat"
+                }
+            ),
+        );
         questions[i].end = Some(questions.len());
     }
     // "other" choices for or_other lists.
@@ -466,7 +658,13 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             && let Some(list) = q.list.as_ref().and_then(|l| choices.get_mut(l))
             && !list.iter().any(|c| c.name == "other")
         {
-            list.push(Choice { name: "other".into(), labels: [("default".to_string(), "Other".to_string())].into_iter().collect(), columns: BTreeMap::new() });
+            list.push(Choice {
+                name: "other".into(),
+                labels: [("default".to_string(), "Other".to_string())]
+                    .into_iter()
+                    .collect(),
+                columns: BTreeMap::new(),
+            });
         }
     }
 
@@ -483,18 +681,38 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             ("calculation", q.calculation.as_ref()),
             ("choice_filter", q.choice_filter.as_ref()),
             ("repeat_count", q.repeat_count.as_ref()),
-            ("default", q.default.as_ref().filter(|d| d.contains("${") || d.contains('('))),
+            (
+                "default",
+                q.default
+                    .as_ref()
+                    .filter(|d| d.contains("${") || d.contains('(')),
+            ),
             ("required", q.required.as_ref().filter(|r| !is_yes_no(r))),
         ];
         for (column, src) in columns {
             let Some(src) = src else { continue };
             match expr::parse(src) {
-                Err(e) => expr_errors.push((q.row, column, format!("expression error at character {}: {} in {src:?}", e.position, e.message))),
+                Err(e) => expr_errors.push((
+                    q.row,
+                    column,
+                    format!(
+                        "expression error at character {}: {} in {src:?}",
+                        e.position, e.message
+                    ),
+                )),
                 Ok(parsed) => {
                     for r in parsed.references() {
                         match by_name.get(r.as_str()).map(Vec::len) {
-                            None => expr_errors.push((q.row, column, format!("${{{r}}} refers to no question"))),
-                            Some(n) if n > 1 => expr_errors.push((q.row, column, format!("${{{r}}} is ambiguous: {n} questions have that name"))),
+                            None => expr_errors.push((
+                                q.row,
+                                column,
+                                format!("${{{r}}} refers to no question"),
+                            )),
+                            Some(n) if n > 1 => expr_errors.push((
+                                q.row,
+                                column,
+                                format!("${{{r}}} is ambiguous: {n} questions have that name"),
+                            )),
                             _ => {}
                         }
                     }
@@ -505,7 +723,11 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
             for text in labels.values() {
                 for r in label_references(text) {
                     if !by_name.contains_key(r) {
-                        expr_errors.push((q.row, column, format!("${{{r}}} in the {column} refers to no question")));
+                        expr_errors.push((
+                            q.row,
+                            column,
+                            format!("${{{r}}} in the {column} refers to no question"),
+                        ));
                     }
                 }
             }
@@ -521,13 +743,38 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
         && !languages.contains(d)
         && !languages.is_empty()
     {
-        err(&mut errors, "settings", Some(2), Some("default_language"), format!("no column is in the default language {d:?} (languages: {})", languages.join(", ")));
+        err(
+            &mut errors,
+            "settings",
+            Some(2),
+            Some("default_language"),
+            format!(
+                "no column is in the default language {d:?} (languages: {})",
+                languages.join(", ")
+            ),
+        );
     }
-    if questions.iter().all(|q| !q.kind.has_value() || q.kind == QuestionKind::Metadata) && errors.is_empty() {
-        err(&mut errors, &sname, None, None, "the survey has no questions".into());
+    if questions
+        .iter()
+        .all(|q| !q.kind.has_value() || q.kind == QuestionKind::Metadata)
+        && errors.is_empty()
+    {
+        err(
+            &mut errors,
+            &sname,
+            None,
+            None,
+            "the survey has no questions".into(),
+        );
     }
     if errors.is_empty() {
-        Ok(Form { model_version: FORM_MODEL_VERSION, settings, languages, questions, choices })
+        Ok(Form {
+            model_version: FORM_MODEL_VERSION,
+            settings,
+            languages,
+            questions,
+            choices,
+        })
     } else {
         Err(AuthoringErrors(errors))
     }
@@ -535,7 +782,10 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
 
 /// Whether a `required` cell is a plain yes/no rather than an expression.
 pub fn is_yes_no(s: &str) -> bool {
-    matches!(s.trim().to_lowercase().as_str(), "yes" | "no" | "true" | "false" | "true()" | "false()" | "1" | "0" | "y" | "n")
+    matches!(
+        s.trim().to_lowercase().as_str(),
+        "yes" | "no" | "true" | "false" | "true()" | "false()" | "1" | "0" | "y" | "n"
+    )
 }
 
 /// `${name}` references in a label or hint.

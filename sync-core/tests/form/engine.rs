@@ -2,7 +2,9 @@
 //! calculations across a roster, cascading selects, languages, validation, navigation.
 
 use serde_json::{Value as Json, json};
-use sync_core::form::engine::{CompiledForm, IssueKind, ItemRef, Session, View, ViewOptions, navigate};
+use sync_core::form::engine::{
+    CompiledForm, IssueKind, ItemRef, Session, View, ViewOptions, navigate,
+};
 use sync_core::form::household::household_workbook;
 use sync_core::form::xlsform::read_form;
 use uuid::Uuid;
@@ -16,7 +18,11 @@ fn form() -> CompiledForm {
 
 fn opts(lang: &str) -> ViewOptions {
     // 2026-11-21T10:00:00+08:00
-    ViewOptions { language: Some(lang.into()), now_ms: 1_795_226_400_000, utc_offset_min: 480 }
+    ViewOptions {
+        language: Some(lang.into()),
+        now_ms: 1_795_226_400_000,
+        utc_offset_min: 480,
+    }
 }
 
 fn id(n: u128) -> Uuid {
@@ -49,11 +55,16 @@ fn full_answers() -> Json {
 }
 
 fn view_of(f: &CompiledForm, answers: &Json, lang: &str) -> View {
-    Session::from_json(f, answers).unwrap_or_else(|e| panic!("{e:?}")).view(&opts(lang))
+    Session::from_json(f, answers)
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .view(&opts(lang))
 }
 
 fn item<'v>(v: &'v View, path: &str) -> &'v sync_core::form::engine::ItemView {
-    v.items.iter().find(|i| i.path == path).unwrap_or_else(|| panic!("no item {path}"))
+    v.items
+        .iter()
+        .find(|i| i.path == path)
+        .unwrap_or_else(|| panic!("no item {path}"))
 }
 
 #[test]
@@ -76,11 +87,20 @@ fn a_complete_household_is_submittable_and_counts_eligible_adults() {
     assert!(v.submittable);
     // Only the head is 18+ and present.
     assert_eq!(v.calculates["eligible_count"], json!(1));
-    assert_eq!(v.calculates[&format!("main/members[{}]/eligible", id(1))], json!(1));
-    assert_eq!(v.calculates[&format!("main/members[{}]/eligible", id(2))], json!(0));
+    assert_eq!(
+        v.calculates[&format!("main/members[{}]/eligible", id(1))],
+        json!(1)
+    );
+    assert_eq!(
+        v.calculates[&format!("main/members[{}]/eligible", id(2))],
+        json!(0)
+    );
     // The child is under 18: "present" is not asked.
     assert!(!item(&v, &format!("main/members[{}]/present", id(3))).relevant);
-    assert_eq!(item(&v, "eligible_note").label.as_deref(), Some("本户共有 1 名符合条件的成年人。"));
+    assert_eq!(
+        item(&v, "eligible_note").label.as_deref(),
+        Some("本户共有 1 名符合条件的成年人。")
+    );
     assert_eq!(v.repeats[0].expected, Some(3));
     assert_eq!(v.repeats[0].instances, [id(1), id(2), id(3)]);
 }
@@ -92,17 +112,34 @@ fn labels_follow_the_language_and_substitute_roster_names() {
     let en = view_of(&f, &full_answers(), EN);
     let age = format!("main/members[{}]/age", id(2));
     assert_eq!(item(&zh, &age).label.as_deref(), Some("李娜的年龄（周岁）"));
-    assert_eq!(item(&en, &age).label.as_deref(), Some("Age of 李娜 (completed years)"));
-    assert_eq!(item(&en, "consent").hint.as_deref(), Some("Read the whole consent statement aloud."));
+    assert_eq!(
+        item(&en, &age).label.as_deref(),
+        Some("Age of 李娜 (completed years)")
+    );
+    assert_eq!(
+        item(&en, "consent").hint.as_deref(),
+        Some("Read the whole consent statement aloud.")
+    );
     let choices = item(&zh, "province").choices.clone().unwrap();
-    assert_eq!(choices.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["云南", "四川"]);
+    assert_eq!(
+        choices.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
+        ["云南", "四川"]
+    );
 }
 
 #[test]
 fn city_choices_cascade_from_the_province() {
     let f = form();
     let mut a = full_answers();
-    let names = |v: &View| item(v, "city").choices.clone().unwrap().into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let names = |v: &View| {
+        item(v, "city")
+            .choices
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&view_of(&f, &a, ZH)), ["kunming", "dali"]);
     a["province"] = json!("sichuan");
     a["city"] = json!("chengdu");
@@ -118,15 +155,56 @@ fn validation_issues_speak_the_chosen_language() {
     a["members"][1]["relation"] = json!("head");
     a["respondent"] = json!(5);
     let v = view_of(&f, &a, EN);
-    let kinds: Vec<(String, IssueKind, String)> = v.issues.iter().map(|i| (i.item.name.clone(), i.kind.clone(), i.message.clone())).collect();
-    assert!(kinds.contains(&("hh_size".into(), IssueKind::Constraint, "Must be between 1 and 30".into())), "{kinds:#?}");
-    assert!(kinds.contains(&("age".into(), IssueKind::Constraint, "Age must be between 0 and 120".into())), "{kinds:#?}");
-    assert!(kinds.contains(&("relation".into(), IssueKind::Constraint, "The first member is the head, and there is only one".into())), "{kinds:#?}");
-    assert!(kinds.contains(&("respondent".into(), IssueKind::Constraint, "Must be between 1 and 1".into())), "{kinds:#?}");
-    assert!(kinds.iter().any(|k| k.0 == "members" && k.1 == IssueKind::RepeatCount), "hh_size 0 against 3 members: {kinds:#?}");
+    let kinds: Vec<(String, IssueKind, String)> = v
+        .issues
+        .iter()
+        .map(|i| (i.item.name.clone(), i.kind.clone(), i.message.clone()))
+        .collect();
+    assert!(
+        kinds.contains(&(
+            "hh_size".into(),
+            IssueKind::Constraint,
+            "Must be between 1 and 30".into()
+        )),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "age".into(),
+            IssueKind::Constraint,
+            "Age must be between 0 and 120".into()
+        )),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "relation".into(),
+            IssueKind::Constraint,
+            "The first member is the head, and there is only one".into()
+        )),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "respondent".into(),
+            IssueKind::Constraint,
+            "Must be between 1 and 1".into()
+        )),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k.0 == "members" && k.1 == IssueKind::RepeatCount),
+        "hh_size 0 against 3 members: {kinds:#?}"
+    );
     assert!(!v.submittable);
     let zh = view_of(&f, &a, ZH);
-    assert!(zh.issues.iter().any(|i| i.message == "年龄应在0到120岁之间"));
+    assert!(
+        zh.issues
+            .iter()
+            .any(|i| i.message == "年龄应在0到120岁之间")
+    );
 }
 
 #[test]
@@ -138,12 +216,25 @@ fn missing_required_answers_and_wrong_types_are_issues_not_panics() {
     a["monthly_income"] = json!({"amount": 1});
     a["city"] = json!("beijing");
     let v = view_of(&f, &a, ZH);
-    let by_name = |n: &str| v.issues.iter().filter(|i| i.item.name == n).map(|i| i.kind.clone()).collect::<Vec<_>>();
+    let by_name = |n: &str| {
+        v.issues
+            .iter()
+            .filter(|i| i.item.name == n)
+            .map(|i| i.kind.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(by_name("province"), [IssueKind::Required]);
     assert_eq!(by_name("age"), [IssueKind::Type]);
     assert_eq!(by_name("monthly_income"), [IssueKind::Type]);
     assert_eq!(by_name("city"), [IssueKind::Type]);
-    assert_eq!(v.issues.iter().find(|i| i.item.name == "province").unwrap().message, "此项为必答题。");
+    assert_eq!(
+        v.issues
+            .iter()
+            .find(|i| i.item.name == "province")
+            .unwrap()
+            .message,
+        "此项为必答题。"
+    );
 }
 
 #[test]
@@ -156,10 +247,32 @@ fn the_next_question_is_the_first_one_to_answer_or_correct() {
     s.set(&ItemRef::top("hh_size"), &json!(1)).unwrap();
     s.add_instance("members", &[], id(7)).unwrap();
     let v = s.view(&opts(ZH));
-    assert_eq!(v.next, Some(ItemRef { name: "member_name".into(), instances: vec![id(7)] }));
+    assert_eq!(
+        v.next,
+        Some(ItemRef {
+            name: "member_name".into(),
+            instances: vec![id(7)]
+        })
+    );
     let after = navigate(&v, &ItemRef::top("hh_size"), true);
-    assert_eq!(after, Some(ItemRef { name: "member_name".into(), instances: vec![id(7)] }));
-    assert_eq!(navigate(&v, &ItemRef { name: "member_name".into(), instances: vec![id(7)] }, false), Some(ItemRef::top("hh_size")));
+    assert_eq!(
+        after,
+        Some(ItemRef {
+            name: "member_name".into(),
+            instances: vec![id(7)]
+        })
+    );
+    assert_eq!(
+        navigate(
+            &v,
+            &ItemRef {
+                name: "member_name".into(),
+                instances: vec![id(7)]
+            },
+            false
+        ),
+        Some(ItemRef::top("hh_size"))
+    );
 }
 
 #[test]
@@ -169,18 +282,47 @@ fn roster_members_are_added_and_removed_by_uuid() {
     s.remove_instance("members", &[], id(2)).unwrap();
     assert!(s.remove_instance("members", &[], id(2)).is_err());
     s.add_instance("members", &[], id(9)).unwrap();
-    assert_eq!(s.add_instance("members", &[], id(9)).unwrap_err().code(), "duplicate_instance");
-    s.set(&ItemRef { name: "age".into(), instances: vec![id(9)] }, &json!(70)).unwrap();
+    assert_eq!(
+        s.add_instance("members", &[], id(9)).unwrap_err().code(),
+        "duplicate_instance"
+    );
+    s.set(
+        &ItemRef {
+            name: "age".into(),
+            instances: vec![id(9)],
+        },
+        &json!(70),
+    )
+    .unwrap();
     let json = s.to_json();
-    let ids: Vec<&str> = json["members"].as_array().unwrap().iter().map(|m| m["_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [id(1).to_string(), id(3).to_string(), id(9).to_string()]);
+    let ids: Vec<&str> = json["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [id(1).to_string(), id(3).to_string(), id(9).to_string()]
+    );
     assert_eq!(json["members"][2]["age"], json!(70));
     // Round trip.
     let again = Session::from_json(&f, &json).unwrap();
     assert_eq!(again.to_json(), json);
-    let wrong = s.set(&ItemRef { name: "age".into(), instances: vec![id(99)] }, &json!(1)).unwrap_err();
+    let wrong = s
+        .set(
+            &ItemRef {
+                name: "age".into(),
+                instances: vec![id(99)],
+            },
+            &json!(1),
+        )
+        .unwrap_err();
     assert_eq!(wrong.code(), "unknown_instance");
-    assert_eq!(s.set(&ItemRef::top("age"), &json!(1)).unwrap_err().code(), "wrong_instances");
+    assert_eq!(
+        s.set(&ItemRef::top("age"), &json!(1)).unwrap_err().code(),
+        "wrong_instances"
+    );
 }
 
 #[test]
@@ -189,7 +331,10 @@ fn answers_that_do_not_fit_the_form_are_refused_with_their_path() {
     let cases = [
         (json!({"nope": 1}), "unknown_question"),
         (json!({"members": {"age": 1}}), "malformed_answers"),
-        (json!({"members": [{"_id": "not-a-uuid"}]}), "malformed_answers"),
+        (
+            json!({"members": [{"_id": "not-a-uuid"}]}),
+            "malformed_answers",
+        ),
         (json!({"age": 3}), "malformed_answers"),
         (json!({"main": 1}), "not_answerable"),
         (json!([1, 2]), "malformed_answers"),

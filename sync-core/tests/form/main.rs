@@ -2,4 +2,5 @@
 
 mod engine;
 mod expr;
+mod fuzz;
 mod xlsform;

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `mapframe` binary on real and generated data.
 
+mod form_cli;
 mod frame_cli;
 mod kish_cli;
 mod rates_cli;

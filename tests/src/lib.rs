@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: the real `mapframe` binary and the shared real data.
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

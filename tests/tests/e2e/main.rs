@@ -3,5 +3,6 @@
 mod form_cli;
 mod frame_cli;
 mod kish_cli;
+mod postgres;
 mod rates_cli;
 mod sample_cli;

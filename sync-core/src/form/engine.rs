@@ -99,7 +99,12 @@ impl CompiledForm {
         for (i, q) in form.questions.iter().enumerate() {
             let mut parse = |column: &'static str, src: Option<&String>| -> Option<Expr> {
                 let src = src?;
-                match expr::parse(src) {
+                let parsed = if column == "choice_filter" {
+                    expr::parse_choice_filter(src)
+                } else {
+                    expr::parse(src)
+                };
+                match parsed {
                     Ok(mut e) => {
                         let unknown = e.bind(|n| by_name.get(n).map(|&i| i as u32));
                         for u in unknown {

@@ -691,7 +691,12 @@ pub fn read_form(wb: &Workbook) -> Result<Form, AuthoringErrors> {
         ];
         for (column, src) in columns {
             let Some(src) = src else { continue };
-            match expr::parse(src) {
+            let parsed = if column == "choice_filter" {
+                expr::parse_choice_filter(src)
+            } else {
+                expr::parse(src)
+            };
+            match parsed {
                 Err(e) => expr_errors.push((
                     q.row,
                     column,

@@ -71,8 +71,8 @@ fn item<'v>(v: &'v View, path: &str) -> &'v sync_core::form::engine::ItemView {
 fn refusing_consent_skips_the_whole_interview() {
     let f = form();
     let v = view_of(&f, &json!({"consent": "no"}), ZH);
-    assert!(!item(&v, "hh_size").relevant);
-    assert!(!item(&v, "province").relevant);
+    assert!(!item(&v, "main/hh_size").relevant);
+    assert!(!item(&v, "main/province").relevant);
     assert!(item(&v, "thanks_refused").relevant);
     assert!(v.issues.is_empty(), "{:?}", v.issues);
     assert!(v.submittable);
@@ -86,7 +86,7 @@ fn a_complete_household_is_submittable_and_counts_eligible_adults() {
     assert!(v.issues.is_empty(), "{:#?}", v.issues);
     assert!(v.submittable);
     // Only the head is 18+ and present.
-    assert_eq!(v.calculates["eligible_count"], json!(1));
+    assert_eq!(v.calculates["main/eligible_count"], json!(1));
     assert_eq!(
         v.calculates[&format!("main/members[{}]/eligible", id(1))],
         json!(1)
@@ -98,7 +98,7 @@ fn a_complete_household_is_submittable_and_counts_eligible_adults() {
     // The child is under 18: "present" is not asked.
     assert!(!item(&v, &format!("main/members[{}]/present", id(3))).relevant);
     assert_eq!(
-        item(&v, "eligible_note").label.as_deref(),
+        item(&v, "main/eligible_note").label.as_deref(),
         Some("本户共有 1 名符合条件的成年人。")
     );
     assert_eq!(v.repeats[0].expected, Some(3));
@@ -120,7 +120,7 @@ fn labels_follow_the_language_and_substitute_roster_names() {
         item(&en, "consent").hint.as_deref(),
         Some("Read the whole consent statement aloud.")
     );
-    let choices = item(&zh, "province").choices.clone().unwrap();
+    let choices = item(&zh, "main/province").choices.clone().unwrap();
     assert_eq!(
         choices.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
         ["云南", "四川"]
@@ -132,7 +132,7 @@ fn city_choices_cascade_from_the_province() {
     let f = form();
     let mut a = full_answers();
     let names = |v: &View| {
-        item(v, "city")
+        item(v, "main/city")
             .choices
             .clone()
             .unwrap()

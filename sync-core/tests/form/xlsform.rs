@@ -210,3 +210,35 @@ fn duplicate_choices_and_choice_rows_without_names_are_errors() {
     let at: Vec<(&str, Option<usize>)> = errors.iter().map(|e| (e.sheet.as_str(), e.row)).collect();
     assert_eq!(at, [("choices", Some(3)), ("choices", Some(4))]);
 }
+
+#[test]
+fn bare_names_are_choice_columns_in_choice_filters_and_mistakes_elsewhere() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "relevant", "choice_filter"],
+        &["select_one p", "p", "P", "", ""],
+        &[
+            "select_one c",
+            "c",
+            "C",
+            "",
+            "province = ${p} and name != 'x'",
+        ],
+        &["integer", "age", "Age", "age > 3", ""],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label", "province"],
+        &["p", "a", "A", ""],
+        &["c", "x", "X", "a"],
+    ];
+    let errors = read_form(&wb(survey, choices)).unwrap_err().0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].row, errors[0].column.as_deref()),
+        (Some(4), Some("relevant"))
+    );
+    assert!(
+        errors[0].message.contains("refer to questions as ${age}"),
+        "{}",
+        errors[0].message
+    );
+}

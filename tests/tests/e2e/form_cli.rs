@@ -181,7 +181,7 @@ fn run_shows_the_engine_view_of_a_household() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["calculates"]["eligible_count"], 2);
+    assert_eq!(v["calculates"]["main/eligible_count"], 2);
     assert_eq!(v["submittable"], false);
     assert_eq!(v["next"]["name"], "respondent");
     let city = v["items"]

@@ -9,6 +9,8 @@ mod frame;
 mod kish;
 mod rates;
 mod sample;
+pub mod serve;
+pub mod user;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -37,6 +39,13 @@ enum Command {
     Rates(rates::RatesArgs),
     /// Kish respondent selection tables.
     Kish(kish::KishArgs),
+    /// Runs the HTTP server (migrating the database first).
+    Serve(serve::ServeArgs),
+    /// Applies pending database migrations.
+    Migrate(serve::MigrateArgs),
+    /// Accounts: add, passwd, list, revoke.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 /// What went wrong, for the exit code and the message.
@@ -75,6 +84,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Form(cmd) => form::run(cmd),
         Command::Rates(args) => rates::run(args),
         Command::Kish(args) => kish::run(args),
+        Command::Serve(args) => serve::run_serve(args),
+        Command::Migrate(args) => serve::run_migrate(args),
+        Command::User(cmd) => user::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

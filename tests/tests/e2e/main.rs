@@ -6,3 +6,6 @@ mod kish_cli;
 mod postgres;
 mod rates_cli;
 mod sample_cli;
+mod server_api;
+mod server_cli;
+mod store;

@@ -57,6 +57,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FileError> {
             .and_then(|_| out.flush())
             .map_err(|e| err(e, "cannot write"));
     }
+    // A device, pipe or socket (`/dev/null`, a FIFO) is written to, never replaced.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(contents))
+            .map_err(|e| err(e, "cannot write"));
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -91,6 +102,15 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Regression: `-o /dev/null` once replaced the device with a regular file.
+    #[test]
+    fn writing_to_a_device_writes_through_and_leaves_it_a_device() {
+        use std::os::unix::fs::FileTypeExt;
+        write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(meta.file_type().is_char_device());
     }
 
     #[test]

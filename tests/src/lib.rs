@@ -1,4 +1,10 @@
-//! Helpers for the end-to-end tests: the real `mapframe` binary and the shared real data.
+//! Helpers for the end-to-end tests: the real `mapframe` binary and the shared real data, real
+//! server processes ([`server::ServerProcess`]), a blocking HTTP client ([`http::Client`]) and
+//! throwaway PostgreSQL clusters ([`pg::PgCluster`]).
+
+pub mod http;
+pub mod pg;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,10 +4,13 @@
 //! asked to look for (an error-severity self-check finding); 2 the input could not be used (bad
 //! arguments, unreadable file, malformed data) — with a message that says what and where.
 
+mod form;
 mod frame;
 mod kish;
 mod rates;
 mod sample;
+pub mod serve;
+pub mod user;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -26,6 +29,9 @@ enum Command {
     /// Listings and sampling frames: self-check, serpentine numbering, statistics.
     #[command(subcommand)]
     Frame(frame::FrameCommand),
+    /// Questionnaires: inspect an XLSForm, run the interview engine on answers.
+    #[command(subcommand)]
+    Form(form::FormCommand),
     /// Probability samples: draw, verify, release reserve replicates.
     #[command(subcommand)]
     Sample(sample::SampleCommand),
@@ -33,6 +39,13 @@ enum Command {
     Rates(rates::RatesArgs),
     /// Kish respondent selection tables.
     Kish(kish::KishArgs),
+    /// Runs the HTTP server (migrating the database first).
+    Serve(serve::ServeArgs),
+    /// Applies pending database migrations.
+    Migrate(serve::MigrateArgs),
+    /// Accounts: add, passwd, list, revoke.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 /// What went wrong, for the exit code and the message.
@@ -68,8 +81,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Frame(cmd) => frame::run(cmd),
         Command::Sample(cmd) => sample::run(cmd),
+        Command::Form(cmd) => form::run(cmd),
         Command::Rates(args) => rates::run(args),
         Command::Kish(args) => kish::run(args),
+        Command::Serve(args) => serve::run_serve(args),
+        Command::Migrate(args) => serve::run_migrate(args),
+        Command::User(cmd) => user::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -535,84 +535,70 @@ impl Reader<'_> {
         }
         let declared_areas = !listing.areas.is_empty();
         for f in segments {
-            let at = at_of(&f);
-            let mut p = Props::new(f.properties);
-            let code = p.string(self, &at, &["code"]);
-            let area = p.area_code(self, &at, &self.options.area_key);
-            let mos = p.real(self, &at, &["mos", "measure_of_size"]);
-            let boundary = self
-                .polygonal(&at, f.geometry.as_ref(), "a segment", true)
-                .map(|(b, _)| b);
-            let (Some(code), Some(area)) = (
-                self.require(&at, code, "code"),
-                self.require(&at, area, self.options.area_key.clone().as_str()),
+            let Some(mut part) = self.area_part(
+                f,
+                "a segment",
+                &mut area_codes,
+                &mut listing,
+                declared_areas,
             ) else {
                 continue;
             };
-            let Some(i) = self.area_ref(&at, &area, &mut area_codes, &mut listing, declared_areas)
-            else {
-                continue;
-            };
-            let id =
-                f.id.as_deref()
-                    .map(SegmentId::from_source)
-                    .unwrap_or_else(|| SegmentId::from_source(&format!("{area}/{code}")));
-            listing.areas[i].segments.push(Segment {
+            let mos = part.props.real(self, &part.at, &["mos", "measure_of_size"]);
+            let id = part
+                .source_id
+                .as_deref()
+                .map(SegmentId::from_source)
+                .unwrap_or_else(|| {
+                    SegmentId::from_source(&format!("{}/{}", part.area_code, part.code))
+                });
+            listing.areas[part.area].segments.push(Segment {
                 id,
-                code,
-                boundary: boundary.flatten(),
+                code: part.code,
+                boundary: part.boundary,
                 measure_of_size: mos,
-                extra: p.rest(),
+                extra: part.props.rest(),
             });
         }
         for f in sheets {
-            let at = at_of(&f);
-            let mut p = Props::new(f.properties);
-            let code = p.string(self, &at, &["code"]);
-            let area = p.area_code(self, &at, &self.options.area_key);
-            let kind =
-                p.string(self, &at, &["kind"])
-                    .map(|k| match k.to_ascii_lowercase().as_str() {
-                        "master" | "总图" => Ok(SheetKind::Master),
-                        "sub" | "分图" => Ok(SheetKind::Sub),
-                        _ => Err(k),
-                    });
-            let kind = match kind {
-                None => SheetKind::Sub,
-                Some(Ok(k)) => k,
-                Some(Err(k)) => {
-                    self.err(
-                        &at,
-                        ImportErrorCode::BadProperty,
-                        Some("kind"),
-                        format!("unknown sheet kind {k:?}: expected master or sub"),
-                    );
-                    continue;
-                }
-            };
-            let boundary = self
-                .polygonal(&at, f.geometry.as_ref(), "a map sheet", true)
-                .map(|(b, _)| b);
-            let (Some(code), Some(area)) = (
-                self.require(&at, code, "code"),
-                self.require(&at, area, self.options.area_key.clone().as_str()),
+            let Some(mut part) = self.area_part(
+                f,
+                "a map sheet",
+                &mut area_codes,
+                &mut listing,
+                declared_areas,
             ) else {
                 continue;
             };
-            let Some(i) = self.area_ref(&at, &area, &mut area_codes, &mut listing, declared_areas)
-            else {
-                continue;
+            let kind = match part.props.string(self, &part.at, &["kind"]) {
+                None => SheetKind::Sub,
+                Some(k) => match k.to_ascii_lowercase().as_str() {
+                    "master" | "总图" => SheetKind::Master,
+                    "sub" | "分图" => SheetKind::Sub,
+                    _ => {
+                        self.err(
+                            &part.at,
+                            ImportErrorCode::BadProperty,
+                            Some("kind"),
+                            format!("unknown sheet kind {k:?}: expected master or sub"),
+                        );
+                        continue;
+                    }
+                },
             };
-            let id =
-                f.id.as_deref()
-                    .map(SheetId::from_source)
-                    .unwrap_or_else(|| SheetId::from_source(&format!("{area}/{code}")));
-            listing.areas[i].sheets.push(MapSheet {
+            let id = part
+                .source_id
+                .as_deref()
+                .map(SheetId::from_source)
+                .unwrap_or_else(|| {
+                    SheetId::from_source(&format!("{}/{}", part.area_code, part.code))
+                });
+            listing.areas[part.area].sheets.push(MapSheet {
                 id,
-                code,
+                code: part.code,
                 kind,
-                boundary: boundary.flatten(),
-                extra: p.rest(),
+                boundary: part.boundary,
+                extra: part.props.rest(),
             });
         }
 
@@ -620,7 +606,6 @@ impl Reader<'_> {
         let mut building_ids: HashMap<String, usize> = HashMap::new();
         for f in buildings {
             let at = at_of(&f);
-            let index = f.index;
             if let Some(b) = self.building(
                 f,
                 &at,
@@ -633,7 +618,6 @@ impl Reader<'_> {
                     building_ids.insert(src.clone(), listing.buildings.len());
                 }
                 building_ids.insert(b.id.to_string(), listing.buildings.len());
-                let _ = index;
                 listing.buildings.push(b);
             }
         }
@@ -652,6 +636,38 @@ impl Reader<'_> {
             }
         }
         listing
+    }
+
+    /// The common part of segments and map sheets: a code, the area they belong to, a boundary.
+    fn area_part(
+        &mut self,
+        f: RawFeature,
+        what: &str,
+        codes: &mut HashMap<String, usize>,
+        listing: &mut Listing,
+        declared: bool,
+    ) -> Option<AreaPart> {
+        let at = at_of(&f);
+        let mut props = Props::new(f.properties);
+        let code = props.string(self, &at, &["code"]);
+        let area_key = self.options.area_key.clone();
+        let area = props.area_code(self, &at, &area_key);
+        let boundary = self
+            .polygonal(&at, f.geometry.as_ref(), what, true)
+            .map(|(b, _)| b);
+        let code = self.require(&at, code, "code")?;
+        let area_code = self.require(&at, area, &area_key)?;
+        let boundary = boundary?;
+        let area = self.area_ref(&at, &area_code, codes, listing, declared)?;
+        Some(AreaPart {
+            at,
+            props,
+            code,
+            area,
+            area_code,
+            boundary,
+            source_id: f.id,
+        })
     }
 
     fn require<T>(&mut self, at: &At, v: Option<T>, field: &str) -> Option<T> {
@@ -1188,6 +1204,18 @@ fn infer_layer(
         }
         _ => None,
     }
+}
+
+/// A segment or map sheet as read, before its own properties.
+struct AreaPart {
+    at: At,
+    props: Props,
+    code: String,
+    /// Index of its area.
+    area: usize,
+    area_code: String,
+    boundary: Option<MultiPolygon<f64>>,
+    source_id: Option<String>,
 }
 
 /// Reads properties by name (with aliases), leniently typed, remembering what was interpreted.

@@ -342,3 +342,38 @@ fn unclosed_boundaries_are_closed_and_remembered() {
         .listing;
     assert!(l.areas[0].boundary_unclosed);
 }
+
+#[test]
+fn segments_and_map_sheets_attach_to_their_area() {
+    let text = fc(json!([
+        {"type": "Feature", "properties": {"layer": "area", "code": "A1"}, "geometry": {"type": "Polygon", "coordinates": square_coords(102.0, 25.0, 0.01)}},
+        {"type": "Feature", "properties": {"layer": "segment", "area": "A1", "code": "S1", "mos": 40}, "geometry": {"type": "Polygon", "coordinates": square_coords(102.0, 25.0, 0.005)}},
+        {"type": "Feature", "properties": {"layer": "sheet", "area": "A1", "code": "总图", "kind": "总图"}, "geometry": null},
+        {"type": "Feature", "properties": {"layer": "sheet", "area": "A1", "code": "分图1"}, "geometry": null},
+        {"type": "Feature", "properties": {"layer": "sheet", "area": "A1", "code": "x", "kind": "poster"}, "geometry": null},
+    ]));
+    let e = read(&text).unwrap_err();
+    assert_eq!(
+        (e.errors[0].feature, e.errors[0].field.as_deref()),
+        (Some(4), Some("kind"))
+    );
+    let ok = text.replace(r#""kind":"poster""#, r#""kind":"sub""#);
+    let l = read(&ok).unwrap().listing;
+    let a = &l.areas[0];
+    assert_eq!(a.segments.len(), 1);
+    assert_eq!(
+        (a.segments[0].code.as_str(), a.segments[0].measure_of_size),
+        ("S1", Some(40.0))
+    );
+    assert!(a.segments[0].boundary.is_some());
+    let sheets: Vec<(&str, sync_core::listing::SheetKind)> =
+        a.sheets.iter().map(|s| (s.code.as_str(), s.kind)).collect();
+    assert_eq!(
+        sheets,
+        [
+            ("总图", sync_core::listing::SheetKind::Master),
+            ("分图1", sync_core::listing::SheetKind::Sub),
+            ("x", sync_core::listing::SheetKind::Sub)
+        ]
+    );
+}

@@ -1,6 +1,11 @@
 //! End-to-end tests: the real `mapframe` binary on real and generated data.
 
+mod form_cli;
 mod frame_cli;
 mod kish_cli;
+mod postgres;
 mod rates_cli;
 mod sample_cli;
+mod server_api;
+mod server_cli;
+mod store;

@@ -1,0 +1,5 @@
+DROP TABLE projects;
+DROP TABLE tokens;
+DROP TABLE devices;
+DROP TABLE users;
+DROP TABLE teams;

@@ -1,0 +1,69 @@
+//! The tables, as diesel sees them. Written by hand to match both migration folders
+//! (`server/migrations/sqlite/`, `server/migrations/postgres/`); only types every backend
+//! supports: ids are UUIDs as `Text`, times are milliseconds since the Unix epoch as `BigInt`,
+//! JSON documents are `Text`.
+
+diesel::table! {
+    /// Teams of field staff; a supervisor leads one, interviewers belong to one.
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Accounts. `role` is `admin`, `supervisor` or `interviewer`; `password_hash` a PHC string
+    /// (Argon2id).
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        team_id -> Nullable<Text>,
+        password_hash -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Phones and other clients, registered to the user who last signed in on them.
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        registered_at -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Bearer tokens, by the hex SHA-256 of the token (the token itself is never stored).
+    tokens (hash) {
+        hash -> Text,
+        user_id -> Text,
+        device_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Surveys. `settings` is a JSON object.
+    projects (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        settings -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(users -> teams (team_id));
+diesel::joinable!(devices -> users (user_id));
+diesel::joinable!(tokens -> users (user_id));
+diesel::joinable!(tokens -> devices (device_id));
+
+diesel::allow_tables_to_appear_in_same_query!(teams, users, devices, tokens, projects);

@@ -1,1 +1,0 @@
-//! XPath expressions of XLSForm (to be written).

@@ -5,6 +5,7 @@
 
 pub mod aapor;
 pub mod crs;
+pub mod fieldwork;
 pub mod form;
 pub mod geometry;
 pub mod ids;

@@ -96,6 +96,12 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, FormFileError> {
         return Ok(Workbook { sheets });
     }
     let bytes = std::fs::read(path).map_err(io)?;
+    read_workbook_bytes(path, bytes)
+}
+
+/// Reads a spreadsheet (`.xlsx`, `.xlsm`, `.xls`, `.ods`) from memory, as uploaded; `path` names it
+/// in errors.
+pub fn read_workbook_bytes(path: &Path, bytes: Vec<u8>) -> Result<Workbook, FormFileError> {
     let mut wb =
         open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| FormFileError::Spreadsheet {
             path: path.to_path_buf(),

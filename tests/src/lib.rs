@@ -6,6 +6,30 @@ pub mod http;
 pub mod pg;
 pub mod server;
 
+/// A workbook of text grids as the bytes of a real `.xlsx` file, numbers written as numbers (as a
+/// spreadsheet user types them).
+pub fn xlsx_bytes(wb: &sync_core::form::xlsform::Workbook) -> Vec<u8> {
+    let mut x = rust_xlsxwriter::Workbook::new();
+    for sheet in &wb.sheets {
+        let ws = x.add_worksheet();
+        ws.set_name(&sheet.name).expect("sheet name");
+        for (r, row) in sheet.rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if cell.is_empty() {
+                    continue;
+                }
+                match cell.parse::<f64>() {
+                    Ok(n) if !cell.starts_with('0') || cell == "0" => {
+                        ws.write_number(r as u32, c as u16, n).expect("cell")
+                    }
+                    _ => ws.write_string(r as u32, c as u16, cell).expect("cell"),
+                };
+            }
+        }
+    }
+    x.save_to_buffer().expect("xlsx")
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

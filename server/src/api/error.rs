@@ -42,6 +42,38 @@ pub struct Problem {
     /// The request field that was wrong (a path like `settings.tiles[0]` for nested fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every problem found in an uploaded document (a form, a listing), each located.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Located>,
+}
+
+/// One located problem in an uploaded document: where (sheet, row, column for spreadsheets;
+/// feature index, id and property for GeoJSON) and what.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Located {
+    /// Stable code of this problem, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Spreadsheet sheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Spreadsheet row (header = 1) or text line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+    /// Spreadsheet column or text column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// GeoJSON feature index (0-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<u64>,
+    /// The feature's own id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The property or field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// Every error an endpoint can return.
@@ -126,6 +158,20 @@ pub enum ApiError {
         /// What happened (logged only).
         detail: String,
     },
+    /// The request is well formed but the domain refuses it (an XLSForm with authoring errors, a
+    /// listing with bad features, a frame that is not frozen, …): the status, a stable code and
+    /// every located problem.
+    #[error("{detail}")]
+    Rejected {
+        /// 409 (the state does not allow it) or 422 (the document is wrong).
+        status: StatusCode,
+        /// Stable code, e.g. `form_invalid`.
+        code: &'static str,
+        /// What went wrong, for people.
+        detail: String,
+        /// Every located problem.
+        errors: Vec<Located>,
+    },
     /// Any other HTTP error status actix produced (code `http_<status>`).
     #[error("{detail}")]
     Other {
@@ -168,7 +214,32 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type".into(),
             ApiError::Unavailable { .. } => "unavailable".into(),
             ApiError::Internal { .. } => "internal".into(),
+            ApiError::Rejected { code, .. } => (*code).into(),
             ApiError::Other { status, .. } => format!("http_{}", status.as_u16()),
+        }
+    }
+
+    /// A 422 refusal of a document with located problems.
+    pub fn invalid_document(
+        code: &'static str,
+        detail: impl Into<String>,
+        errors: Vec<Located>,
+    ) -> ApiError {
+        ApiError::Rejected {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            detail: detail.into(),
+            errors,
+        }
+    }
+
+    /// A 409: the current state does not allow the action.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
         }
     }
 
@@ -189,7 +260,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type".into(),
             ApiError::Unavailable { .. } => "Service unavailable".into(),
             ApiError::Internal { .. } => "Internal error".into(),
-            ApiError::Other { status, .. } => status
+            ApiError::Rejected { status, .. } | ApiError::Other { status, .. } => status
                 .canonical_reason()
                 .unwrap_or("HTTP error")
                 .to_string(),
@@ -216,6 +287,10 @@ impl ApiError {
             detail: self.to_string(),
             code,
             field: self.field(),
+            errors: match self {
+                ApiError::Rejected { errors, .. } => errors.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -288,7 +363,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Other { status, .. } => *status,
+            ApiError::Rejected { status, .. } | ApiError::Other { status, .. } => *status,
         }
     }
 

@@ -13,6 +13,7 @@
 //! 4. list it in [`ApiDoc`]'s `paths(...)` — `ROUTES` and the test beside it keep the two in step.
 
 pub mod error;
+pub mod forms;
 pub mod health;
 pub mod json;
 pub mod me;
@@ -120,6 +121,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"),
+    ("get", "/api/v1/projects/{project}/forms"),
+    ("post", "/api/v1/projects/{project}/forms"),
+    ("get", "/api/v1/projects/{project}/forms/{form_id}"),
 ];
 
 /// The OpenAPI document.
@@ -141,6 +145,9 @@ pub const ROUTES: &[(&str, &str)] = &[
         users::list,
         users::create,
         users::get,
+        forms::upload,
+        forms::list,
+        forms::get,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -149,6 +156,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         (name = "sessions", description = "Signing in and out"),
         (name = "users", description = "Accounts"),
         (name = "projects", description = "Surveys"),
+        (name = "forms", description = "Questionnaires (XLSForm), every version kept"),
     )
 )]
 #[derive(Debug)]
@@ -206,7 +214,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(users::list))
             .route(web::post().to(users::create)),
     )
-    .service(web::resource("/api/v1/users/{id}").route(web::get().to(users::get)));
+    .service(web::resource("/api/v1/users/{id}").route(web::get().to(users::get)))
+    .service(
+        web::resource("/api/v1/projects/{project}/forms")
+            .app_data(web::PayloadConfig::new(forms::UPLOAD_LIMIT))
+            .route(web::get().to(forms::list))
+            .route(web::post().to(forms::upload)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/forms/{form_id}")
+            .route(web::get().to(forms::get)),
+    );
 }
 
 /// The whole application: routes, limits, problem+json for every error, compression, request

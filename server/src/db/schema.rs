@@ -67,3 +67,18 @@ diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(tokens -> devices (device_id));
 
 diesel::allow_tables_to_appear_in_same_query!(teams, users, devices, tokens, projects);
+
+diesel::table! {
+    /// Questionnaires: every uploaded version; `definition` is the form model as JSON.
+    forms (project_id, form_id, version) {
+        project_id -> Text,
+        form_id -> Text,
+        version -> Text,
+        title -> Text,
+        definition -> Text,
+        sha256 -> Text,
+        source_name -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> BigInt,
+    }
+}

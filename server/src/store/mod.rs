@@ -10,6 +10,7 @@
 //! problem responses, the command line to messages.
 
 pub mod devices;
+pub mod forms;
 pub mod projects;
 pub mod teams;
 pub mod tokens;

@@ -11,27 +11,9 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// Writes a workbook as an .xlsx file, numbers as numbers (as a spreadsheet user types them).
+/// Writes a workbook as an .xlsx file.
 fn write_xlsx(wb: &Workbook, path: &Path) {
-    let mut x = rust_xlsxwriter::Workbook::new();
-    for sheet in &wb.sheets {
-        let ws = x.add_worksheet();
-        ws.set_name(&sheet.name).unwrap();
-        for (r, row) in sheet.rows.iter().enumerate() {
-            for (c, cell) in row.iter().enumerate() {
-                if cell.is_empty() {
-                    continue;
-                }
-                match cell.parse::<f64>() {
-                    Ok(n) if !cell.starts_with('0') || cell == "0" => {
-                        ws.write_number(r as u32, c as u16, n).unwrap()
-                    }
-                    _ => ws.write_string(r as u32, c as u16, cell).unwrap(),
-                };
-            }
-        }
-    }
-    x.save(path).unwrap();
+    std::fs::write(path, mapframe_e2e::xlsx_bytes(wb)).unwrap();
 }
 
 fn write_csv_folder(wb: &Workbook, dir: &Path) {

@@ -227,6 +227,20 @@ fn permission_matrix(f: &Fixture) {
         (find("int2"), find("far"))
     };
     let (north_id, south_id) = int2_id;
+    // A project with a questionnaire, for the project-scoped rows.
+    let project = admin.post("/api/v1/projects", &json!({"code": "matrix", "name": "M"}));
+    let p = project.json()["id"].as_str().unwrap().to_string();
+    let form =
+        sync_core::form::xlsform::read_form(&sync_core::form::household::household_workbook())
+            .unwrap();
+    let form = serde_json::to_value(&form).unwrap();
+    let uploaded = admin.request(
+        "POST",
+        &format!("/api/v1/projects/{p}/forms"),
+        &[("Content-Type", "application/json")],
+        Some(form.to_string().into_bytes()),
+    );
+    assert_eq!(uploaded.status, 201, "{uploaded}");
 
     let actors: [(&str, &Client, &str); 4] = [
         ("anonymous", &anon, &admin_id),
@@ -287,6 +301,30 @@ fn permission_matrix(f: &Fixture) {
             (
                 "GET",
                 format!("/api/v1/users/{NOBODY}"),
+                None,
+                [401, 404, 404, 404],
+            ),
+            (
+                "GET",
+                format!("/api/v1/projects/{p}/forms"),
+                None,
+                [401, 200, 200, 200],
+            ),
+            (
+                "POST",
+                format!("/api/v1/projects/{p}/forms"),
+                Some(form.clone()),
+                [401, 200, 200, 403],
+            ),
+            (
+                "GET",
+                format!("/api/v1/projects/{p}/forms/household_2026"),
+                None,
+                [401, 200, 200, 200],
+            ),
+            (
+                "GET",
+                format!("/api/v1/projects/{NOBODY}/forms"),
                 None,
                 [401, 404, 404, 404],
             ),

@@ -16,7 +16,10 @@
 //! Answers live under `answers/<name>`; a repeat instance under `answers/<group>[<uuid>]/<name>`
 //! (see [`crate::sync::schema::instance_path`]); visits under `visits[<uuid>]/…`.
 
-use crate::listing::{Building, Dwelling, Footprint};
+use crate::ids::{AreaId, BuildingId, DwellingId};
+use crate::listing::address::Address;
+use crate::listing::{Building, BuildingKind, Dwelling, Footprint, Occupancy};
+use crate::sync::Entity;
 use crate::sync::FieldValue;
 use std::collections::BTreeMap;
 
@@ -235,5 +238,157 @@ impl CaseFields {
             FieldValue::text("assigned"),
         );
         m
+    }
+}
+
+fn text_of<'a>(e: &'a Entity, key: &str) -> Option<&'a str> {
+    e.get(key).and_then(|v| match v {
+        FieldValue::Text(t) => Some(t.as_str()),
+        _ => None,
+    })
+}
+
+fn int_of(e: &Entity, key: &str) -> Option<i64> {
+    match e.get(key)? {
+        FieldValue::Int(i) => Some(*i),
+        FieldValue::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+        FieldValue::Text(t) => t.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn uuid_of(e: &Entity, key: &str) -> Option<uuid::Uuid> {
+    text_of(e, key).and_then(|t| uuid::Uuid::parse_str(t).ok())
+}
+
+/// The position stored in a field, as a point.
+pub fn position_of(e: &Entity, key: &str) -> Option<geo::Point<f64>> {
+    match e.get(key)? {
+        FieldValue::Position(p) => Some(geo::Point::new(p.lon, p.lat)),
+        _ => None,
+    }
+}
+
+/// A building entity back as a listing building (for the self-check, numbering and frames over
+/// the listing as it stands after fieldwork). Its area is the entity's scope.
+pub fn building_of(e: &Entity) -> Building {
+    let footprint = text_of(e, field::FOOTPRINT)
+        .and_then(|t| t.parse::<geojson::Geometry>().ok())
+        .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())
+        .and_then(|g| match g {
+            geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p])),
+            geo::Geometry::MultiPolygon(mp) => Some(mp),
+            _ => None,
+        })
+        .map(Footprint::Polygon)
+        .or_else(|| position_of(e, field::POSITION).map(Footprint::Point))
+        .unwrap_or(Footprint::Point(geo::Point::new(0.0, 0.0)));
+    Building {
+        id: BuildingId::from_uuid(e.id),
+        source_id: text_of(e, field::SOURCE_ID).map(str::to_string),
+        area: AreaId::from_uuid(e.scope),
+        footprint,
+        kind: text_of(e, field::BUILDING_KIND)
+            .and_then(BuildingKind::parse)
+            .unwrap_or(BuildingKind::Unknown),
+        name: text_of(e, field::NAME).map(str::to_string),
+        number: text_of(e, field::NUMBER).map(str::to_string),
+        floors: int_of(e, field::FLOORS).and_then(|f| u16::try_from(f).ok()),
+        entrances: None,
+        dwellings_per_floor: None,
+        serpentine: int_of(e, field::SERPENTINE).and_then(|s| u32::try_from(s).ok()),
+        sheet: text_of(e, field::SHEET).map(str::to_string),
+        segment: text_of(e, field::SEGMENT).map(str::to_string),
+        extra: Default::default(),
+    }
+}
+
+/// A dwelling entity back as a listing dwelling. Its area is the entity's scope.
+pub fn dwelling_of(e: &Entity) -> Dwelling {
+    Dwelling {
+        id: DwellingId::from_uuid(e.id),
+        source_id: text_of(e, field::SOURCE_ID).map(str::to_string),
+        building: uuid_of(e, field::BUILDING).map(BuildingId::from_uuid),
+        area: AreaId::from_uuid(e.scope),
+        address: Address {
+            unit: text_of(e, field::ADDRESS_UNIT).map(str::to_string),
+            floor: text_of(e, field::ADDRESS_FLOOR).map(str::to_string),
+            room: text_of(e, field::ADDRESS_ROOM).map(str::to_string),
+        },
+        door_number: text_of(e, field::DOOR_NUMBER).map(str::to_string),
+        door_plate: None,
+        location: position_of(e, field::POSITION),
+        occupancy: text_of(e, field::OCCUPANCY)
+            .and_then(Occupancy::parse)
+            .unwrap_or(Occupancy::Unknown),
+        households: int_of(e, field::HOUSEHOLDS)
+            .and_then(|h| u16::try_from(h).ok())
+            .unwrap_or(1),
+        notes: text_of(e, field::NOTES).map(str::to_string),
+        listing_number: int_of(e, field::LISTING_NUMBER).and_then(|n| u32::try_from(n).ok()),
+        extra: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::EntityKind;
+
+    fn entity(
+        kind: EntityKind,
+        id: uuid::Uuid,
+        scope: uuid::Uuid,
+        f: BTreeMap<String, FieldValue>,
+    ) -> Entity {
+        let mut e = Entity::new(kind, id, scope);
+        e.fields = f;
+        e
+    }
+
+    #[test]
+    fn listed_buildings_and_dwellings_come_back_from_their_entities() {
+        let city = crate::synthetic::city(&crate::synthetic::CityOptions {
+            areas: 2,
+            ..Default::default()
+        });
+        for b in city.buildings.iter().take(50) {
+            let e = entity(
+                EntityKind::Building,
+                b.id.uuid(),
+                b.area.uuid(),
+                building(b, "A1"),
+            );
+            let back = building_of(&e);
+            assert_eq!(back.id, b.id);
+            assert_eq!(back.area, b.area);
+            assert_eq!(back.kind, b.kind);
+            assert_eq!(back.number, b.number);
+            assert_eq!(back.floors, b.floors);
+            assert_eq!(back.serpentine, b.serpentine);
+            assert!(
+                (back.footprint.anchor().x() - b.footprint.anchor().x()).abs() < 1e-9,
+                "{:?} vs {:?}",
+                back.footprint,
+                b.footprint
+            );
+        }
+        for d in city.dwellings.iter().take(200) {
+            let e = entity(
+                EntityKind::Dwelling,
+                d.id.uuid(),
+                d.area.uuid(),
+                dwelling(d, "A1"),
+            );
+            let back = dwelling_of(&e);
+            assert_eq!(back.id, d.id);
+            assert_eq!(back.building, d.building);
+            assert_eq!(back.address, d.address);
+            assert_eq!(back.door_number, d.door_number);
+            assert_eq!(back.location, d.location);
+            assert_eq!(back.occupancy, d.occupancy);
+            assert_eq!(back.households, d.households);
+            assert_eq!(back.listing_number, d.listing_number);
+        }
     }
 }

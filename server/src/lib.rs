@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod db;
+pub mod fieldwork;
 pub mod files;
 pub mod formfile;
 pub mod serve;

@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod forms;
+pub mod frame;
 pub mod health;
 pub mod json;
 pub mod me;
@@ -124,6 +125,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/projects/{project}/forms"),
     ("post", "/api/v1/projects/{project}/forms"),
     ("get", "/api/v1/projects/{project}/forms/{form_id}"),
+    ("post", "/api/v1/projects/{project}/listing"),
+    ("get", "/api/v1/projects/{project}/listing"),
+    ("get", "/api/v1/projects/{project}/areas"),
+    ("get", "/api/v1/projects/{project}/selfcheck"),
+    ("post", "/api/v1/projects/{project}/frames"),
+    ("post", "/api/v1/projects/{project}/samples"),
+    ("post", "/api/v1/projects/{project}/assignments"),
 ];
 
 /// The OpenAPI document.
@@ -148,6 +156,13 @@ pub const ROUTES: &[(&str, &str)] = &[
         forms::upload,
         forms::list,
         forms::get,
+        frame::import,
+        frame::export,
+        frame::areas,
+        frame::selfcheck,
+        frame::freeze,
+        frame::draw,
+        frame::assign,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -157,6 +172,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         (name = "users", description = "Accounts"),
         (name = "projects", description = "Surveys"),
         (name = "forms", description = "Questionnaires (XLSForm), every version kept"),
+        (name = "frame", description = "Listing, self-check, frames, samples and assignments"),
     )
 )]
 #[derive(Debug)]
@@ -224,6 +240,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/projects/{project}/forms/{form_id}")
             .route(web::get().to(forms::get)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/listing")
+            .app_data(web::PayloadConfig::new(frame::LISTING_LIMIT))
+            .route(web::post().to(frame::import))
+            .route(web::get().to(frame::export)),
+    )
+    .service(web::resource("/api/v1/projects/{project}/areas").route(web::get().to(frame::areas)))
+    .service(
+        web::resource("/api/v1/projects/{project}/selfcheck")
+            .route(web::get().to(frame::selfcheck)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/frames").route(web::post().to(frame::freeze)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/samples").route(web::post().to(frame::draw)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/assignments")
+            .route(web::post().to(frame::assign)),
     );
 }
 

@@ -82,3 +82,41 @@ diesel::table! {
         uploaded_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Areas (PSUs) of a project; `body` is the listing `Area` as JSON (boundary, size, segments).
+    areas (project_id, id) {
+        project_id -> Text,
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        stratum -> Nullable<Text>,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    /// Frozen frames: the numbered listing as JSON and its frame hash.
+    frames (project_id, id) {
+        project_id -> Text,
+        id -> Text,
+        hash -> Text,
+        dwellings -> BigInt,
+        listing -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Drawn samples: the multi-stage draw as JSON.
+    samples (project_id, id) {
+        project_id -> Text,
+        id -> Text,
+        frame_id -> Text,
+        form_id -> Nullable<Text>,
+        draw -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE samples;
+DROP TABLE frames;
+DROP TABLE areas;

@@ -4,6 +4,7 @@
 //! asked to look for (an error-severity self-check finding); 2 the input could not be used (bad
 //! arguments, unreadable file, malformed data) — with a message that says what and where.
 
+mod demo;
 mod form;
 mod frame;
 mod kish;
@@ -39,6 +40,9 @@ enum Command {
     Rates(rates::RatesArgs),
     /// Kish respondent selection tables.
     Kish(kish::KishArgs),
+    /// Builds a demonstration project (neighbourhood, sample, questionnaire, team, fieldwork)
+    /// and serves it.
+    Demo(demo::DemoArgs),
     /// Runs the HTTP server (migrating the database first).
     Serve(serve::ServeArgs),
     /// Applies pending database migrations.
@@ -84,6 +88,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Form(cmd) => form::run(cmd),
         Command::Rates(args) => rates::run(args),
         Command::Kish(args) => kish::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Migrate(args) => serve::run_migrate(args),
         Command::User(cmd) => user::run(cmd),

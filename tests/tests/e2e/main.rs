@@ -1,7 +1,9 @@
 //! End-to-end tests: the real `mapframe` binary on real and generated data.
 
+mod demo;
 mod form_cli;
 mod forms_api;
+mod frame_api;
 mod frame_cli;
 mod kish_cli;
 mod postgres;

@@ -181,7 +181,7 @@ fn scenario(server: &ServerProcess) {
 /// Two PSUs by PPS, five dwellings each, one household per dwelling.
 fn design() -> Value {
     json!({
-        "psu": {"draw": {"size": {"total": 2}, "allocation": "proportional", "certainty": true}},
+        "psu": {"draw": {"size": {"total": 2}, "allocation": {"method": "proportional"}, "certainty": true}},
         "segment": false,
         "take": 5,
         "include_vacant": true,

@@ -4,7 +4,9 @@
 //! plain data (strings, structs), outputs are plain data. See `ARCHITECTURE.md` for the code map.
 
 pub mod aapor;
+pub mod coverage;
 pub mod crs;
+pub mod export;
 pub mod fieldwork;
 pub mod form;
 pub mod geometry;

@@ -80,6 +80,9 @@ pub mod field {
     /// Case: when the interview started and ended, ms since the Unix epoch.
     pub const STARTED_AT: &str = "started_at";
     pub const ENDED_AT: &str = "ended_at";
+    /// Case: the interview's GPS fix (a position with its accuracy), as the phone took it.
+    /// `position` stays the dwelling's mapped point.
+    pub const GPS: &str = "gps";
     /// Case: the roster instance selected as respondent.
     pub const RESPONDENT: &str = "respondent";
     /// Case design variables.

@@ -306,9 +306,9 @@ impl CaseRow {
     /// fieldwork adds: `interviewer`, `status`, `disposition`, `started_at`, `ended_at`, visits).
     ///
     /// Positions: a case is created with its dwelling's mapped point in `position` (no accuracy,
-    /// see [`crate::fieldwork::point`]); a phone's GPS fix carries an accuracy. So `position` with
-    /// an accuracy is the interview's fix, and without one it is the dwelling's position; when
-    /// there is no fix in `position`, the fix is the last visit's position that has one.
+    /// see [`crate::fieldwork::point`]); the phone records its fix in `gps`. Older data without
+    /// `gps`: a `position` with an accuracy is taken as the fix, and otherwise the last visit's
+    /// position that has one.
     pub fn from_entity(e: &Entity) -> Result<CaseRow, RowError> {
         check_kind(e, EntityKind::Interview)?;
         let area = uuid_field(e, field::AREA)?.ok_or_else(|| RowError::MissingField {
@@ -332,6 +332,7 @@ impl CaseRow {
         let visits = visits(e)?;
         let own = position(e, field::POSITION);
         let (fix, mapped) = match own {
+            _ if position(e, field::GPS).is_some() => (position(e, field::GPS), own),
             Some(p) if p.accuracy_m.is_some() => (Some(p), None),
             other => (
                 visits

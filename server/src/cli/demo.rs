@@ -492,7 +492,7 @@ impl Phone {
         if let Some(FieldValue::Position(p)) = case.get(field::POSITION) {
             let jitter = (rng.below(30) as f64 - 15.0) * 1e-5;
             answers.push((
-                field::POSITION.into(),
+                field::GPS.into(),
                 FieldValue::Position(Position {
                     lon: p.lon + jitter,
                     lat: p.lat - jitter,

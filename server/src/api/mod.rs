@@ -12,6 +12,7 @@
 //! 3. route it in [`configure`] (one `web::resource` per path, so that a wrong method is a 405);
 //! 4. list it in [`ApiDoc`]'s `paths(...)` — `ROUTES` and the test beside it keep the two in step.
 
+pub mod coverage;
 pub mod error;
 pub mod forms;
 pub mod frame;
@@ -132,6 +133,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/projects/{project}/frames"),
     ("post", "/api/v1/projects/{project}/samples"),
     ("post", "/api/v1/projects/{project}/assignments"),
+    ("get", "/api/v1/projects/{project}/coverage"),
+    ("get", "/api/v1/projects/{project}/coverage.geojson"),
+    ("get", "/api/v1/projects/{project}/exports/{form_id}/interviews.csv"),
+    ("get", "/api/v1/projects/{project}/exports/{form_id}/repeats/{group}.csv"),
 ];
 
 /// The OpenAPI document.
@@ -163,6 +168,10 @@ pub const ROUTES: &[(&str, &str)] = &[
         frame::freeze,
         frame::draw,
         frame::assign,
+        coverage::report,
+        coverage::map,
+        coverage::interviews,
+        coverage::repeat,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -173,6 +182,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         (name = "projects", description = "Surveys"),
         (name = "forms", description = "Questionnaires (XLSForm), every version kept"),
         (name = "frame", description = "Listing, self-check, frames, samples and assignments"),
+        (name = "coverage", description = "Coverage, quality flags and exports"),
     )
 )]
 #[derive(Debug)]
@@ -261,6 +271,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/projects/{project}/assignments")
             .route(web::post().to(frame::assign)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/coverage").route(web::get().to(coverage::report)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/coverage.geojson")
+            .route(web::get().to(coverage::map)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/exports/{form_id}/interviews.csv")
+            .route(web::get().to(coverage::interviews)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/exports/{form_id}/repeats/{group}.csv")
+            .route(web::get().to(coverage::repeat)),
     );
 }
 

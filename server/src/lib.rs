@@ -12,3 +12,4 @@ pub mod files;
 pub mod formfile;
 pub mod serve;
 pub mod store;
+pub mod sync;

@@ -163,7 +163,10 @@ pub fn dwelling(d: &Dwelling, area_code: &str) -> BTreeMap<String, FieldValue> {
         field::OCCUPANCY.into(),
         FieldValue::text(d.occupancy.as_str()),
     );
-    m.insert(field::HOUSEHOLDS.into(), FieldValue::Int(d.households.into()));
+    m.insert(
+        field::HOUSEHOLDS.into(),
+        FieldValue::Int(d.households.into()),
+    );
     if let Some(n) = d.listing_number {
         m.insert(field::LISTING_NUMBER.into(), FieldValue::Int(n.into()));
     }
@@ -205,7 +208,10 @@ impl CaseFields {
         put_text(&mut m, field::HOUSEHOLD, self.household.as_deref());
         put_text(&mut m, field::FORM, self.form.as_deref());
         put_text(&mut m, field::FORM_VERSION, self.form_version.as_deref());
-        m.insert(field::STRATUM.into(), FieldValue::text(self.stratum.clone()));
+        m.insert(
+            field::STRATUM.into(),
+            FieldValue::text(self.stratum.clone()),
+        );
         m.insert(field::PSU.into(), FieldValue::text(self.psu.clone()));
         put_text(&mut m, field::DESIGN_SEGMENT, self.segment.as_deref());
         for (k, p) in self.stage_probs.iter().enumerate() {

@@ -17,7 +17,9 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod projects;
+pub mod review;
 pub mod sessions;
+pub mod sync;
 pub mod users;
 
 use crate::auth::{self, Actor, AuthError, AuthSettings};
@@ -120,6 +122,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"),
+    ("post", "/api/v1/projects/{project}/sync/push"),
+    ("post", "/api/v1/projects/{project}/sync/pull"),
+    ("get", "/api/v1/projects/{project}/interviews"),
+    ("get", "/api/v1/projects/{project}/interviews/{id}"),
+    ("post", "/api/v1/projects/{project}/interviews/{id}/approve"),
+    ("post", "/api/v1/projects/{project}/interviews/{id}/return"),
+    ("post", "/api/v1/projects/{project}/interviews/{id}/reopen"),
+    ("get", "/api/v1/projects/{project}/conflicts"),
+    (
+        "post",
+        "/api/v1/projects/{project}/conflicts/{conflict}/resolve",
+    ),
+    ("get", "/api/v1/projects/{project}/refusals"),
 ];
 
 /// The OpenAPI document.
@@ -141,6 +156,16 @@ pub const ROUTES: &[(&str, &str)] = &[
         users::list,
         users::create,
         users::get,
+        sync::push,
+        sync::pull,
+        review::list,
+        review::get,
+        review::approve,
+        review::return_,
+        review::reopen,
+        review::conflicts,
+        review::resolve,
+        review::refusals,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -149,6 +174,8 @@ pub const ROUTES: &[(&str, &str)] = &[
         (name = "sessions", description = "Signing in and out"),
         (name = "users", description = "Accounts"),
         (name = "projects", description = "Surveys"),
+        (name = "sync", description = "Phones push operations and pull changes"),
+        (name = "review", description = "Interviews, conflicts and refusals for supervisors"),
     )
 )]
 #[derive(Debug)]
@@ -206,7 +233,43 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(users::list))
             .route(web::post().to(users::create)),
     )
-    .service(web::resource("/api/v1/users/{id}").route(web::get().to(users::get)));
+    .service(web::resource("/api/v1/users/{id}").route(web::get().to(users::get)))
+    .service(
+        web::resource("/api/v1/projects/{project}/sync/push").route(web::post().to(sync::push)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/sync/pull").route(web::post().to(sync::pull)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews").route(web::get().to(review::list)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}")
+            .route(web::get().to(review::get)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}/approve")
+            .route(web::post().to(review::approve)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}/return")
+            .route(web::post().to(review::return_)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}/reopen")
+            .route(web::post().to(review::reopen)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/conflicts")
+            .route(web::get().to(review::conflicts)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/conflicts/{conflict}/resolve")
+            .route(web::post().to(review::resolve)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/refusals").route(web::get().to(review::refusals)),
+    );
 }
 
 /// The whole application: routes, limits, problem+json for every error, compression, request

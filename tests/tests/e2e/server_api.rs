@@ -228,6 +228,19 @@ fn permission_matrix(f: &Fixture) {
     };
     let (north_id, south_id) = int2_id;
 
+    let project = admin
+        .post(
+            "/api/v1/projects",
+            &json!({"code": "matrix", "name": "Matrix"}),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = format!("/api/v1/projects/{project}");
+    let push = json!({"version": 1, "device_id": NOBODY, "ops": []});
+    let pull = json!({"version": 1, "device_id": NOBODY, "after": 0});
+
     let actors: [(&str, &Client, &str); 4] = [
         ("anonymous", &anon, &admin_id),
         ("admin", &admin, &admin_id),
@@ -290,6 +303,65 @@ fn permission_matrix(f: &Fixture) {
                 None,
                 [401, 404, 404, 404],
             ),
+            // sync: these tokens name no device
+            (
+                "POST",
+                format!("{p}/sync/push"),
+                Some(push.clone()),
+                [401, 400, 400, 400],
+            ),
+            (
+                "POST",
+                format!("{p}/sync/pull"),
+                Some(pull.clone()),
+                [401, 400, 400, 400],
+            ),
+            (
+                "POST",
+                format!("/api/v1/projects/{NOBODY}/sync/pull"),
+                Some(pull.clone()),
+                [401, 400, 400, 400],
+            ),
+            // review: everyone lists their scope; only supervisors act
+            ("GET", format!("{p}/interviews"), None, [401, 200, 200, 200]),
+            (
+                "GET",
+                format!("/api/v1/projects/{NOBODY}/interviews"),
+                None,
+                [401, 404, 404, 404],
+            ),
+            (
+                "GET",
+                format!("{p}/interviews/{NOBODY}"),
+                None,
+                [401, 404, 404, 404],
+            ),
+            (
+                "POST",
+                format!("{p}/interviews/{NOBODY}/approve"),
+                Some(json!({})),
+                [401, 404, 404, 403],
+            ),
+            (
+                "POST",
+                format!("{p}/interviews/{NOBODY}/return"),
+                Some(json!({"note": "n"})),
+                [401, 404, 404, 403],
+            ),
+            (
+                "POST",
+                format!("{p}/interviews/{NOBODY}/reopen"),
+                Some(json!({"note": "n"})),
+                [401, 404, 404, 403],
+            ),
+            ("GET", format!("{p}/conflicts"), None, [401, 200, 200, 200]),
+            (
+                "POST",
+                format!("{p}/conflicts/{NOBODY}/resolve"),
+                Some(json!({"entity": NOBODY, "decision": "keep_current"})),
+                [401, 404, 404, 403],
+            ),
+            ("GET", format!("{p}/refusals"), None, [401, 200, 200, 200]),
         ]
     };
     let mut failures = Vec::new();

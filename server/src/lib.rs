@@ -13,3 +13,4 @@ pub mod files;
 pub mod formfile;
 pub mod serve;
 pub mod store;
+pub mod sync;

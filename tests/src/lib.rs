@@ -43,16 +43,23 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Path to the `mapframe` binary of this build profile, built (or brought up to date) once per
-/// test process so that a test never runs a stale binary.
+/// test process so that a test never runs a stale binary; `MAPFRAME_BIN` names another one.
 pub fn mapframe_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // An explicit binary (benchmarks run a release server from a debug client).
+        if let Some(bin) = std::env::var_os("MAPFRAME_BIN") {
+            return PathBuf::from(bin);
+        }
         // The test binary lives in target/<profile>/deps/; the mapframe binary in target/<profile>/.
+        // (A benchmark binary lives in target/<profile>/ itself.)
         let exe = std::env::current_exe().expect("current exe");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
+        let parent = exe.parent().expect("target/<profile>");
+        let dir = if parent.file_name().is_some_and(|n| n == "deps") {
+            parent.parent().expect("target/<profile>")
+        } else {
+            parent
+        };
         let bin = dir.join(format!("mapframe{}", std::env::consts::EXE_SUFFIX));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);

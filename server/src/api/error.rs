@@ -172,6 +172,18 @@ pub enum ApiError {
         /// Every located problem.
         errors: Vec<Located>,
     },
+    /// An error with a code of its own: sync messages that cannot be decoded (the
+    /// [`WireError`](sync_core::sync::WireError) code), an operation the merge refused (the
+    /// refusal's code), `device_required`.
+    #[error("{detail}")]
+    Coded {
+        /// The status.
+        status: StatusCode,
+        /// The stable code.
+        code: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// Any other HTTP error status actix produced (code `http_<status>`).
     #[error("{detail}")]
     Other {
@@ -215,6 +227,7 @@ impl ApiError {
             ApiError::Unavailable { .. } => "unavailable".into(),
             ApiError::Internal { .. } => "internal".into(),
             ApiError::Rejected { code, .. } => (*code).into(),
+            ApiError::Coded { code, .. } => code.clone(),
             ApiError::Other { status, .. } => format!("http_{}", status.as_u16()),
         }
     }
@@ -260,7 +273,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type".into(),
             ApiError::Unavailable { .. } => "Service unavailable".into(),
             ApiError::Internal { .. } => "Internal error".into(),
-            ApiError::Rejected { status, .. } | ApiError::Other { status, .. } => status
+            ApiError::Rejected { status, .. }
+            | ApiError::Other { status, .. }
+            | ApiError::Coded { status, .. } => status
                 .canonical_reason()
                 .unwrap_or("HTTP error")
                 .to_string(),
@@ -363,7 +378,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Rejected { status, .. } | ApiError::Other { status, .. } => *status,
+            ApiError::Rejected { status, .. }
+            | ApiError::Other { status, .. }
+            | ApiError::Coded { status, .. } => *status,
         }
     }
 

@@ -104,7 +104,8 @@ async fn next_chunk(
     std::future::poll_fn(|cx| Pin::new(&mut *payload).poll_next(cx)).await
 }
 
-async fn read_limited(
+/// Reads a whole body of at most `limit` bytes (413 `payload_too_large` beyond).
+pub async fn read_limited(
     payload: &mut Payload,
     limit: usize,
     declared: Option<usize>,

@@ -20,7 +20,9 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod projects;
+pub mod review;
 pub mod sessions;
+pub mod sync;
 pub mod users;
 
 use crate::auth::{self, Actor, AuthError, AuthSettings};
@@ -137,6 +139,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/projects/{project}/coverage.geojson"),
     ("get", "/api/v1/projects/{project}/exports/{form_id}/interviews.csv"),
     ("get", "/api/v1/projects/{project}/exports/{form_id}/repeats/{group}.csv"),
+    ("post", "/api/v1/projects/{project}/sync/push"),
+    ("post", "/api/v1/projects/{project}/sync/pull"),
+    ("get", "/api/v1/projects/{project}/interviews"),
+    ("get", "/api/v1/projects/{project}/interviews/{id}"),
+    ("post", "/api/v1/projects/{project}/interviews/{id}/approve"),
+    ("post", "/api/v1/projects/{project}/interviews/{id}/return"),
+    ("post", "/api/v1/projects/{project}/interviews/{id}/reopen"),
+    ("get", "/api/v1/projects/{project}/conflicts"),
+    (
+        "post",
+        "/api/v1/projects/{project}/conflicts/{conflict}/resolve",
+    ),
+    ("get", "/api/v1/projects/{project}/refusals"),
 ];
 
 /// The OpenAPI document.
@@ -172,6 +187,16 @@ pub const ROUTES: &[(&str, &str)] = &[
         coverage::map,
         coverage::interviews,
         coverage::repeat,
+        sync::push,
+        sync::pull,
+        review::list,
+        review::get,
+        review::approve,
+        review::return_,
+        review::reopen,
+        review::conflicts,
+        review::resolve,
+        review::refusals,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -183,6 +208,8 @@ pub const ROUTES: &[(&str, &str)] = &[
         (name = "forms", description = "Questionnaires (XLSForm), every version kept"),
         (name = "frame", description = "Listing, self-check, frames, samples and assignments"),
         (name = "coverage", description = "Coverage, quality flags and exports"),
+        (name = "sync", description = "Phones push operations and pull changes"),
+        (name = "review", description = "Interviews, conflicts and refusals for supervisors"),
     )
 )]
 #[derive(Debug)]
@@ -286,6 +313,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/projects/{project}/exports/{form_id}/repeats/{group}.csv")
             .route(web::get().to(coverage::repeat)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/sync/push").route(web::post().to(sync::push)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/sync/pull").route(web::post().to(sync::pull)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews").route(web::get().to(review::list)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}")
+            .route(web::get().to(review::get)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}/approve")
+            .route(web::post().to(review::approve)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}/return")
+            .route(web::post().to(review::return_)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/interviews/{id}/reopen")
+            .route(web::post().to(review::reopen)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/conflicts")
+            .route(web::get().to(review::conflicts)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/conflicts/{conflict}/resolve")
+            .route(web::post().to(review::resolve)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/refusals").route(web::get().to(review::refusals)),
     );
 }
 

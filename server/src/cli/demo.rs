@@ -10,7 +10,6 @@
 //! approves and returns interviews. Then the server starts, printing `listening on http://ADDR`
 //! and one `login:` line per account.
 
-use super::serve::DbArgs;
 use super::{CliError, Outcome};
 use crate::auth::{self, Actor, AuthSettings, NewAccount, Role};
 use crate::db::{DbConnection, DbUrl, PoolOptions, migrate};
@@ -382,7 +381,7 @@ impl Phone {
         for _ in 0..1000 {
             let request = self.replica.pull_request(1000);
             let response = sync::pull(conn, project, &who, &request)?;
-            let more = response.more;
+            let more = !response.complete;
             self.replica
                 .apply_pull(&response)
                 .map_err(|e| StoreError::Internal(e.to_string()))?;

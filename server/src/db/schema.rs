@@ -69,6 +69,64 @@ diesel::joinable!(tokens -> devices (device_id));
 diesel::allow_tables_to_appear_in_same_query!(teams, users, devices, tokens, projects);
 
 diesel::table! {
+    /// Every processed sync operation of a project, numbered without gaps (`seq`). `device_id`
+    /// and `device_seq` are set only when the operation took its device's sequence number.
+    sync_log (project_id, seq) {
+        project_id -> Text,
+        seq -> BigInt,
+        op_id -> Text,
+        device_id -> Nullable<Text>,
+        device_seq -> Nullable<BigInt>,
+        op -> Text,
+        ack -> Text,
+    }
+}
+
+diesel::table! {
+    /// The current state of every synced entity (`body`: the `Entity` as JSON), with the columns
+    /// queries need copied out of it.
+    sync_entities (project_id, id) {
+        project_id -> Text,
+        id -> Text,
+        kind -> Text,
+        scope -> Text,
+        version -> BigInt,
+        last_seq -> BigInt,
+        ord -> Integer,
+        deleted -> Bool,
+        interviewer -> Nullable<Text>,
+        status -> Nullable<Text>,
+        area -> Nullable<Text>,
+        open_conflicts -> Integer,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    /// Refused sync operations with their reason (JSON).
+    sync_refusals (project_id, seq) {
+        project_id -> Text,
+        seq -> BigInt,
+        device_id -> Text,
+        author -> Text,
+        scope -> Nullable<Text>,
+        op -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    /// The last `device_seq` processed per device and project.
+    sync_devices (project_id, device_id) {
+        project_id -> Text,
+        device_id -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(sync_log, sync_entities, sync_refusals, sync_devices);
+
+diesel::table! {
     /// Questionnaires: every uploaded version; `definition` is the form model as JSON.
     forms (project_id, form_id, version) {
         project_id -> Text,

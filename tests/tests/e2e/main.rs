@@ -12,3 +12,5 @@ mod sample_cli;
 mod server_api;
 mod server_cli;
 mod store;
+mod sync_http;
+mod sync_store;

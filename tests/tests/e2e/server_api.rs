@@ -242,6 +242,10 @@ fn permission_matrix(f: &Fixture) {
     );
     assert_eq!(uploaded.status, 201, "{uploaded}");
 
+    let base = format!("/api/v1/projects/{p}");
+    let push = json!({"version": 1, "device_id": NOBODY, "ops": []});
+    let pull = json!({"version": 1, "device_id": NOBODY, "after": 0});
+
     let actors: [(&str, &Client, &str); 4] = [
         ("anonymous", &anon, &admin_id),
         ("admin", &admin, &admin_id),
@@ -328,6 +332,65 @@ fn permission_matrix(f: &Fixture) {
                 None,
                 [401, 404, 404, 404],
             ),
+            // sync: these tokens name no device
+            (
+                "POST",
+                format!("{base}/sync/push"),
+                Some(push.clone()),
+                [401, 400, 400, 400],
+            ),
+            (
+                "POST",
+                format!("{base}/sync/pull"),
+                Some(pull.clone()),
+                [401, 400, 400, 400],
+            ),
+            (
+                "POST",
+                format!("/api/v1/projects/{NOBODY}/sync/pull"),
+                Some(pull.clone()),
+                [401, 400, 400, 400],
+            ),
+            // review: everyone lists their scope; only supervisors act
+            ("GET", format!("{base}/interviews"), None, [401, 200, 200, 200]),
+            (
+                "GET",
+                format!("/api/v1/projects/{NOBODY}/interviews"),
+                None,
+                [401, 404, 404, 404],
+            ),
+            (
+                "GET",
+                format!("{base}/interviews/{NOBODY}"),
+                None,
+                [401, 404, 404, 404],
+            ),
+            (
+                "POST",
+                format!("{base}/interviews/{NOBODY}/approve"),
+                Some(json!({})),
+                [401, 404, 404, 403],
+            ),
+            (
+                "POST",
+                format!("{base}/interviews/{NOBODY}/return"),
+                Some(json!({"note": "n"})),
+                [401, 404, 404, 403],
+            ),
+            (
+                "POST",
+                format!("{base}/interviews/{NOBODY}/reopen"),
+                Some(json!({"note": "n"})),
+                [401, 404, 404, 403],
+            ),
+            ("GET", format!("{base}/conflicts"), None, [401, 200, 200, 200]),
+            (
+                "POST",
+                format!("{base}/conflicts/{NOBODY}/resolve"),
+                Some(json!({"entity": NOBODY, "decision": "keep_current"})),
+                [401, 404, 404, 403],
+            ),
+            ("GET", format!("{base}/refusals"), None, [401, 200, 200, 200]),
         ]
     };
     let mut failures = Vec::new();

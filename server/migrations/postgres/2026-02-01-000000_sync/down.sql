@@ -1,0 +1,4 @@
+DROP TABLE sync_devices;
+DROP TABLE sync_refusals;
+DROP TABLE sync_entities;
+DROP TABLE sync_log;

@@ -150,7 +150,7 @@ pub fn import_listing(
             ));
             summary.dwellings += 1;
         }
-        let acks = sync::act(conn, project, actor, &actions, now)?;
+        let acks = sync::act_unscoped(conn, project, actor, &actions, now)?;
         summary.refused = acks
             .iter()
             .filter(|a| matches!(a.status, AckStatus::Refused { .. }))
@@ -342,7 +342,7 @@ pub fn draw(
             .execute(conn)?;
         let actions = case_actions(&id, &listing, &drawn, form_id);
         let cases = actions.len();
-        sync::act(conn, project, actor, &actions, now)?;
+        sync::act_unscoped(conn, project, actor, &actions, now)?;
         Ok(SampleSummary {
             id,
             frame_id: frame.id,
@@ -473,7 +473,7 @@ pub fn assign(
                 ));
             }
         }
-        sync::act(conn, project, actor, &actions, now)?;
+        sync::act_unscoped(conn, project, actor, &actions, now)?;
         Ok(AssignmentSummary {
             id: id.to_string(),
             area: area.id.to_string(),

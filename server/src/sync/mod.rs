@@ -213,10 +213,41 @@ pub fn act(
     actions: &[(Target, OpBody)],
     now: i64,
 ) -> Result<Vec<Ack>, StoreError> {
+    act_in(conn, project, actor, actions, now, None)
+}
+
+/// [`act`] over the whole project, whatever the actor's assignments: for actions whose
+/// permission the caller has already checked and that create what scopes are made of (a
+/// supervisor importing a listing into areas nobody is assigned to yet, drawing a sample,
+/// assigning an area). Authorship, roles and every merge rule still apply.
+pub fn act_unscoped(
+    conn: &mut DbConnection,
+    project: &str,
+    actor: &Actor,
+    actions: &[(Target, OpBody)],
+    now: i64,
+) -> Result<Vec<Ack>, StoreError> {
+    act_in(conn, project, actor, actions, now, Some(Scope::All))
+}
+
+fn act_in(
+    conn: &mut DbConnection,
+    project: &str,
+    actor: &Actor,
+    actions: &[(Target, OpBody)],
+    now: i64,
+    scope: Option<Scope>,
+) -> Result<Vec<Ack>, StoreError> {
+    if actions.is_empty() {
+        return Ok(Vec::new());
+    }
     let device = web_device(conn, &actor.user_id, now)?;
     db::write(conn, |conn| {
         lock_project(conn, project)?;
-        let who = principal(conn, project, actor, device)?;
+        let mut who = principal(conn, project, actor, device)?;
+        if let Some(scope) = scope {
+            who.scope = scope;
+        }
         let mut store = DbLog::new(conn, project);
         let mut clock = HlcClock::default();
         let wall = u64::try_from(now).unwrap_or(0);

@@ -234,9 +234,8 @@ pub fn freeze(
             )));
         }
         number(&listing, &NumberingOptions::default()).apply(&mut listing);
-        let frame = Frame::from_listing(&listing, true).map_err(|e| {
-            StoreError::Invalid(crate::store::FieldError::new("listing", e))
-        })?;
+        let frame = Frame::from_listing(&listing, true)
+            .map_err(|e| StoreError::Invalid(crate::store::FieldError::new("listing", e)))?;
         let frozen = FrozenFrame {
             id: new_id(),
             hash: frame.hash(),
@@ -277,8 +276,9 @@ pub fn latest_frame(
         ))
         .first(conn)
         .optional()?;
-    let (id, hash, dwellings, listing, created_at) =
-        row.ok_or(StoreError::NotFound { what: "frozen frame" })?;
+    let (id, hash, dwellings, listing, created_at) = row.ok_or(StoreError::NotFound {
+        what: "frozen frame",
+    })?;
     let listing: Listing = serde_json::from_str(&listing).map_err(|e| json_err("frame", e))?;
     Ok((
         FrozenFrame {
@@ -369,11 +369,7 @@ fn case_actions(
         let Some(area) = areas.get(h.area.as_str()) else {
             continue;
         };
-        let id = derived_id(&[
-            sample,
-            &h.dwelling.to_string(),
-            &h.household.to_string(),
-        ]);
+        let id = derived_id(&[sample, &h.dwelling.to_string(), &h.household.to_string()]);
         let d = dwellings.get(&h.dwelling);
         let case = CaseFields {
             area: area.id.to_string(),
@@ -385,7 +381,12 @@ fn case_actions(
             stratum: h.stratum.clone(),
             psu: h.area.clone(),
             segment: h.segment.clone(),
-            stage_probs: vec![h.probs.psu, h.probs.segment, h.probs.dwelling, h.probs.household],
+            stage_probs: vec![
+                h.probs.psu,
+                h.probs.segment,
+                h.probs.dwelling,
+                h.probs.household,
+            ],
             base_weight: h.base_weight,
             replicate: h.replicate,
             position: d.and_then(|d| d.location),

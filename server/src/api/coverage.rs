@@ -27,7 +27,11 @@ fn in_scope(scope: &Scope, e: &Entity) -> bool {
     scope.contains(e.scope)
 }
 
-fn rows(conn: &mut crate::db::DbConnection, project: &str, actor: &Actor) -> Result<Rows, StoreError> {
+fn rows(
+    conn: &mut crate::db::DbConnection,
+    project: &str,
+    actor: &Actor,
+) -> Result<Rows, StoreError> {
     projects::by_id(conn, project)?;
     let scope = sync::scope_of(conn, project, actor)?;
     let areas: Vec<AreaInfo> = fieldwork::areas(conn, project)?
@@ -90,7 +94,10 @@ fn thresholds(q: &CoverageQuery) -> Thresholds {
     if let Some(m) = q.gps_threshold_m.filter(|m| m.is_finite() && *m >= 0.0) {
         t.gps_distance_m = m;
     }
-    if let Some(m) = q.min_duration_minutes.filter(|m| m.is_finite() && *m >= 0.0) {
+    if let Some(m) = q
+        .min_duration_minutes
+        .filter(|m| m.is_finite() && *m >= 0.0)
+    {
         t.short_duration_ms = (m * 60_000.0) as i64;
     }
     t

@@ -137,8 +137,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/projects/{project}/assignments"),
     ("get", "/api/v1/projects/{project}/coverage"),
     ("get", "/api/v1/projects/{project}/coverage.geojson"),
-    ("get", "/api/v1/projects/{project}/exports/{form_id}/interviews.csv"),
-    ("get", "/api/v1/projects/{project}/exports/{form_id}/repeats/{group}.csv"),
+    (
+        "get",
+        "/api/v1/projects/{project}/exports/{form_id}/interviews.csv",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{project}/exports/{form_id}/repeats/{group}.csv",
+    ),
     ("post", "/api/v1/projects/{project}/sync/push"),
     ("post", "/api/v1/projects/{project}/sync/pull"),
     ("get", "/api/v1/projects/{project}/interviews"),
@@ -292,9 +298,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/projects/{project}/frames").route(web::post().to(frame::freeze)),
     )
-    .service(
-        web::resource("/api/v1/projects/{project}/samples").route(web::post().to(frame::draw)),
-    )
+    .service(web::resource("/api/v1/projects/{project}/samples").route(web::post().to(frame::draw)))
     .service(
         web::resource("/api/v1/projects/{project}/assignments")
             .route(web::post().to(frame::assign)),

@@ -77,7 +77,10 @@ fn store(e: impl std::fmt::Display) -> CliError {
 pub fn run(args: DemoArgs) -> Result<Outcome, CliError> {
     serve::init_logging();
     let (url, _dir) = match &args.database_url {
-        Some(u) => (DbUrl::parse(u).map_err(|e| CliError::Input(format!("--database-url: {e}")))?, None),
+        Some(u) => (
+            DbUrl::parse(u).map_err(|e| CliError::Input(format!("--database-url: {e}")))?,
+            None,
+        ),
         None => {
             let dir = tempfile_dir()?;
             let path = dir.join("mapframe-demo.db");
@@ -179,10 +182,29 @@ fn build(conn: &mut DbConnection, seed: u64) -> Result<Vec<Account>, StoreError>
     let mut rng = Stream::new(seed ^ u64::from_le_bytes(*b"accounts"));
     let mut accounts = vec![
         account(conn, &mut rng, "admin", Role::Admin, None, now)?,
-        account(conn, &mut rng, "supervisor", Role::Supervisor, Some("north"), now)?,
+        account(
+            conn,
+            &mut rng,
+            "supervisor",
+            Role::Supervisor,
+            Some("north"),
+            now,
+        )?,
     ];
-    for name in ["interviewer1", "interviewer2", "interviewer3", "interviewer4"] {
-        accounts.push(account(conn, &mut rng, name, Role::Interviewer, Some("north"), now)?);
+    for name in [
+        "interviewer1",
+        "interviewer2",
+        "interviewer3",
+        "interviewer4",
+    ] {
+        accounts.push(account(
+            conn,
+            &mut rng,
+            name,
+            Role::Interviewer,
+            Some("north"),
+            now,
+        )?);
     }
     if projects::by_code(conn, "demo").is_ok() {
         return Ok(accounts);
@@ -243,7 +265,15 @@ fn build(conn: &mut DbConnection, seed: u64) -> Result<Vec<Account>, StoreError>
             continue;
         };
         let who = &accounts[2 + i % 4].actor;
-        fieldwork::assign(conn, &project, &supervisor, area, &who.user_id, "interviewing", now)?;
+        fieldwork::assign(
+            conn,
+            &project,
+            &supervisor,
+            area,
+            &who.user_id,
+            "interviewing",
+            now,
+        )?;
     }
 
     // Fieldwork, phone by phone, over the sync path.
@@ -255,7 +285,13 @@ fn build(conn: &mut DbConnection, seed: u64) -> Result<Vec<Account>, StoreError>
             &Uuid::NAMESPACE_OID,
             format!("mapframe-demo-phone-{i}").as_bytes(),
         ));
-        devices::register(conn, &device.to_string(), &a.actor.user_id, "demo phone", now)?;
+        devices::register(
+            conn,
+            &device.to_string(),
+            &a.actor.user_id,
+            "demo phone",
+            now,
+        )?;
         let mut phone = Phone::new(a.actor.clone(), device)?;
         phone.sync(conn, &project)?;
         phones.push(phone);
@@ -295,22 +331,43 @@ fn build(conn: &mut DbConnection, seed: u64) -> Result<Vec<Account>, StoreError>
     // A conflict: interviewer1 works on a phone and a tablet; offline, both give one answer
     // different values.
     if let Some(&case) = approvable.first() {
-        let tablet_id = DeviceId::from_uuid(Uuid::new_v5(
-            &Uuid::NAMESPACE_OID,
-            b"mapframe-demo-tablet",
-        ));
+        let tablet_id =
+            DeviceId::from_uuid(Uuid::new_v5(&Uuid::NAMESPACE_OID, b"mapframe-demo-tablet"));
         let owner = phones[0].actor.clone();
-        devices::register(conn, &tablet_id.to_string(), &owner.user_id, "demo tablet", now)?;
+        devices::register(
+            conn,
+            &tablet_id.to_string(),
+            &owner.user_id,
+            "demo tablet",
+            now,
+        )?;
         let mut tablet = Phone::new(owner, tablet_id)?;
         tablet.sync(conn, &project)?;
-        phones[0].edit(case, &answer("monthly_income"), FieldValue::Float(5200.0), now)?;
-        tablet.edit(case, &answer("monthly_income"), FieldValue::Float(5800.0), now)?;
+        phones[0].edit(
+            case,
+            &answer("monthly_income"),
+            FieldValue::Float(5200.0),
+            now,
+        )?;
+        tablet.edit(
+            case,
+            &answer("monthly_income"),
+            FieldValue::Float(5800.0),
+            now,
+        )?;
         phones[0].sync(conn, &project)?;
         tablet.sync(conn, &project)?;
         // An operation the server refuses, from an old app on the tablet: an edit of the
         // workflow status, which only workflow actions may change. Kept with its reason.
         if let Some(&other) = approvable.get(1) {
-            tablet.raw(other, "status", FieldValue::text("approved"), now, conn, &project)?;
+            tablet.raw(
+                other,
+                "status",
+                FieldValue::text("approved"),
+                now,
+                conn,
+                &project,
+            )?;
         }
     }
     // The supervisor reviews: approves most submitted interviews, returns one with a note.
@@ -321,14 +378,21 @@ fn build(conn: &mut DbConnection, seed: u64) -> Result<Vec<Account>, StoreError>
             actions.push((
                 target,
                 OpBody::Return {
-                    note: "Household size and roster disagree; please revisit. 户人数与成员表不符。"
-                        .into(),
+                    note:
+                        "Household size and roster disagree; please revisit. 户人数与成员表不符。"
+                            .into(),
                 },
             ));
         } else if i % 5 != 1 {
-            let version = crate::sync::query::entity(conn, &project, *id, &sync_core::sync::Scope::All)?
-                .map_or(0, |e| e.version);
-            actions.push((target, OpBody::Approve { at_version: version }));
+            let version =
+                crate::sync::query::entity(conn, &project, *id, &sync_core::sync::Scope::All)?
+                    .map_or(0, |e| e.version);
+            actions.push((
+                target,
+                OpBody::Approve {
+                    at_version: version,
+                },
+            ));
         }
     }
     sync::act(conn, &project, &supervisor, &actions, now)?;
@@ -346,8 +410,8 @@ struct Phone {
 
 impl Phone {
     fn new(actor: Actor, device: DeviceId) -> Result<Phone, StoreError> {
-        let user = Uuid::parse_str(&actor.user_id)
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let user =
+            Uuid::parse_str(&actor.user_id).map_err(|e| StoreError::Internal(e.to_string()))?;
         let replica = Replica::create(
             MemoryReplicaStorage::new(),
             Identity {
@@ -449,7 +513,13 @@ impl Phone {
         Ok(())
     }
 
-    fn visit(&mut self, case: &Entity, at: i64, result: &str, note: &str) -> Result<(), StoreError> {
+    fn visit(
+        &mut self,
+        case: &Entity,
+        at: i64,
+        result: &str,
+        note: &str,
+    ) -> Result<(), StoreError> {
         let mut fields = BTreeMap::new();
         fields.insert(field::VISIT_AT.to_string(), FieldValue::Int(at));
         fields.insert(field::VISIT_RESULT.to_string(), FieldValue::text(result));
@@ -507,7 +577,9 @@ impl Phone {
                 at as u64,
             )
             .map_err(|e| StoreError::Internal(format!("demo phone: {e}")))?;
-        const NAMES: [&str; 8] = ["王芳", "李伟", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强"];
+        const NAMES: [&str; 8] = [
+            "王芳", "李伟", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强",
+        ];
         for m in 0..size {
             let mut fields = BTreeMap::new();
             fields.insert(
@@ -518,7 +590,10 @@ impl Phone {
                 "sex".to_string(),
                 FieldValue::text(if m % 2 == 0 { "female" } else { "male" }),
             );
-            fields.insert("age".to_string(), FieldValue::Int(18 + rng.below(60) as i64));
+            fields.insert(
+                "age".to_string(),
+                FieldValue::Int(18 + rng.below(60) as i64),
+            );
             fields.insert("present".to_string(), FieldValue::text("yes"));
             self.act(
                 case.id,

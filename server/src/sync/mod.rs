@@ -152,11 +152,43 @@ pub fn scope_of(
         .filter(sync_entities::deleted.eq(false))
         .select(sync_entities::id)
         .load(conn)?;
-    let keys: BTreeSet<Uuid> = areas
+    let mut keys: BTreeSet<Uuid> = areas
         .iter()
         .chain(&cases)
         .filter_map(|k| Uuid::parse_str(k).ok())
         .collect();
+    if actor.role == AccountRole::Supervisor {
+        // Work nobody has been given yet is every supervisor's: they are the ones who give it.
+        let assigned: BTreeSet<String> = sync_entities::table
+            .filter(sync_entities::project_id.eq(project))
+            .filter(sync_entities::kind.eq(EntityKind::Assignment.as_str()))
+            .filter(sync_entities::deleted.eq(false))
+            .select(sync_entities::scope)
+            .distinct()
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        let unassigned_areas: Vec<String> = crate::db::schema::areas::table
+            .filter(crate::db::schema::areas::project_id.eq(project))
+            .select(crate::db::schema::areas::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .filter(|a| !assigned.contains(a))
+            .collect();
+        let unassigned_cases: Vec<String> = sync_entities::table
+            .filter(sync_entities::project_id.eq(project))
+            .filter(sync_entities::interviewer.is_null())
+            .filter(sync_entities::kind.eq(EntityKind::Interview.as_str()))
+            .filter(sync_entities::deleted.eq(false))
+            .select(sync_entities::id)
+            .load(conn)?;
+        keys.extend(
+            unassigned_areas
+                .iter()
+                .chain(&unassigned_cases)
+                .filter_map(|k| Uuid::parse_str(k).ok()),
+        );
+    }
     Ok(Scope::Keys(keys))
 }
 

@@ -23,8 +23,8 @@ fn logins(log: &str) -> BTreeMap<String, (String, String)> {
 
 #[test]
 fn demo_builds_a_project_with_fieldwork_in_every_state_and_serves_it() {
-    let server = ServerProcess::spawn(&["demo", "--bind", "127.0.0.1:0"])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server =
+        ServerProcess::spawn(&["demo", "--bind", "127.0.0.1:0"]).unwrap_or_else(|e| panic!("{e}"));
     let accounts = logins(&server.log());
     let roles: Vec<&str> = accounts.values().map(|(_, r)| r.as_str()).collect();
     assert_eq!(accounts.len(), 6, "{}", server.log());
@@ -52,7 +52,11 @@ fn demo_builds_a_project_with_fieldwork_in_every_state_and_serves_it() {
             .filter(|f| f["properties"]["layer"] == layer)
             .count()
     };
-    assert!((1_500..=2_500).contains(&count("dwelling")), "{}", count("dwelling"));
+    assert!(
+        (1_500..=2_500).contains(&count("dwelling")),
+        "{}",
+        count("dwelling")
+    );
     assert!(count("area") >= 4, "{}", count("area"));
 
     // Interviews in every state.
@@ -69,14 +73,28 @@ fn demo_builds_a_project_with_fieldwork_in_every_state_and_serves_it() {
             .entry(i["status"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
     }
-    for s in ["assigned", "in_progress", "submitted", "approved", "returned"] {
+    for s in [
+        "assigned",
+        "in_progress",
+        "submitted",
+        "approved",
+        "returned",
+    ] {
         assert!(statuses.contains_key(s), "no {s} interview: {statuses:?}");
     }
     // A conflict and a refused operation.
     let conflicts = sup.get(&format!("/api/v1/projects/{p}/conflicts")).json();
-    let conflicts = conflicts["items"].as_array().or_else(|| conflicts.as_array()).unwrap().len();
+    let conflicts = conflicts["items"]
+        .as_array()
+        .or_else(|| conflicts.as_array())
+        .unwrap()
+        .len();
     assert!(conflicts >= 1, "no conflict");
     let refusals = sup.get(&format!("/api/v1/projects/{p}/refusals")).json();
-    let refusals = refusals["items"].as_array().or_else(|| refusals.as_array()).unwrap().len();
+    let refusals = refusals["items"]
+        .as_array()
+        .or_else(|| refusals.as_array())
+        .unwrap()
+        .len();
     assert!(refusals >= 1, "no refused operation");
 }

@@ -76,7 +76,10 @@ fn scenario(server: &ServerProcess) {
     assert_eq!(first.status, 201, "{first}");
     let s = first.json();
     assert_eq!(s["areas_created"], 4);
-    assert_eq!(s["dwellings"].as_u64().unwrap() as usize, listing.dwellings.len());
+    assert_eq!(
+        s["dwellings"].as_u64().unwrap() as usize,
+        listing.dwellings.len()
+    );
     assert_eq!(s["refused"], 0);
     assert_eq!(dwellings(&sup, &p), listing.dwellings.len());
 
@@ -99,8 +102,16 @@ fn scenario(server: &ServerProcess) {
     let bad = problem(&import(&sup, "", &v.to_string()), 422, "listing_invalid");
     let errors = bad["errors"].as_array().unwrap();
     assert!(errors.iter().any(|e| e["feature"] == n - 1), "{bad:#}");
-    assert!(errors.iter().all(|e| e["message"].is_string() && e["code"].is_string()));
-    problem(&import(&sup, "", "{\"type\": \"FeatureCollection\", "), 422, "listing_invalid");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["message"].is_string() && e["code"].is_string())
+    );
+    problem(
+        &import(&sup, "", "{\"type\": \"FeatureCollection\", "),
+        422,
+        "listing_invalid",
+    );
     assert_eq!(dwellings(&sup, &p), listing.dwellings.len());
 
     // Areas for the phones' maps; the self-check finds the planted defects.
@@ -115,7 +126,11 @@ fn scenario(server: &ServerProcess) {
     let check = sup.get(&format!("/api/v1/projects/{p}/selfcheck"));
     assert_eq!(check.status, 200, "{check}");
     assert!(!check.json()["findings"].as_array().unwrap().is_empty());
-    problem(&int.get(&format!("/api/v1/projects/{p}/selfcheck")), 403, "forbidden");
+    problem(
+        &int.get(&format!("/api/v1/projects/{p}/selfcheck")),
+        403,
+        "forbidden",
+    );
 
     // Freeze, draw, assign.
     problem(
@@ -130,7 +145,10 @@ fn scenario(server: &ServerProcess) {
     assert_eq!(frame.status, 201, "{frame}");
     let hash = frame.json()["hash"].as_str().unwrap().to_string();
     assert!(
-        hash.len() >= 64 && hash[hash.len() - 64..].bytes().all(|b| b.is_ascii_hexdigit()),
+        hash.len() >= 64
+            && hash[hash.len() - 64..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit()),
         "{hash}"
     );
     let sample = sup.post(
@@ -178,7 +196,10 @@ fn scenario(server: &ServerProcess) {
     let list = int.get(&format!("/api/v1/projects/{p}/interviews?limit=100"));
     assert_eq!(list.status, 200, "{list}");
     let list = list.json();
-    let items = list["items"].as_array().or_else(|| list.as_array()).unwrap();
+    let items = list["items"]
+        .as_array()
+        .or_else(|| list.as_array())
+        .unwrap();
     assert_eq!(items.len(), 10, "{list:#}");
 }
 

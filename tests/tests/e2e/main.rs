@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `mapframe` binary on real and generated data.
 
 mod demo;
+mod fieldwork_http;
 mod form_cli;
 mod forms_api;
 mod frame_api;

@@ -352,7 +352,12 @@ fn permission_matrix(f: &Fixture) {
                 [401, 400, 400, 400],
             ),
             // review: everyone lists their scope; only supervisors act
-            ("GET", format!("{base}/interviews"), None, [401, 200, 200, 200]),
+            (
+                "GET",
+                format!("{base}/interviews"),
+                None,
+                [401, 200, 200, 200],
+            ),
             (
                 "GET",
                 format!("/api/v1/projects/{NOBODY}/interviews"),
@@ -383,14 +388,24 @@ fn permission_matrix(f: &Fixture) {
                 Some(json!({"note": "n"})),
                 [401, 404, 404, 403],
             ),
-            ("GET", format!("{base}/conflicts"), None, [401, 200, 200, 200]),
+            (
+                "GET",
+                format!("{base}/conflicts"),
+                None,
+                [401, 200, 200, 200],
+            ),
             (
                 "POST",
                 format!("{base}/conflicts/{NOBODY}/resolve"),
                 Some(json!({"entity": NOBODY, "decision": "keep_current"})),
                 [401, 404, 404, 403],
             ),
-            ("GET", format!("{base}/refusals"), None, [401, 200, 200, 200]),
+            (
+                "GET",
+                format!("{base}/refusals"),
+                None,
+                [401, 200, 200, 200],
+            ),
         ]
     };
     let mut failures = Vec::new();

@@ -61,10 +61,10 @@ fn on_postgres() -> Fixture {
 }
 
 /// A phone: a replica, its signed-in client and the project it syncs.
-struct Phone {
+pub(crate) struct Phone {
     name: &'static str,
-    client: Client,
-    replica: Replica<MemoryReplicaStorage>,
+    pub(crate) client: Client,
+    pub(crate) replica: Replica<MemoryReplicaStorage>,
     mint: IdMint,
     clock: u64,
     base: String,
@@ -80,7 +80,7 @@ fn sign_in_device(server: &ServerProcess, user: &str, device: Uuid) -> Client {
 }
 
 impl Phone {
-    fn new(
+    pub(crate) fn new(
         server: &ServerProcess,
         name: &'static str,
         user: &str,
@@ -114,19 +114,19 @@ impl Phone {
         }
     }
 
-    fn op_id(&mut self) -> OpId {
+    pub(crate) fn op_id(&mut self) -> OpId {
         self.clock += 1_000;
         self.mint.op_id(self.clock)
     }
 
-    fn act(&mut self, target: Target, body: OpBody) {
+    pub(crate) fn act(&mut self, target: Target, body: OpBody) {
         let id = self.op_id();
         self.replica
             .act(target, body, id, self.clock)
             .unwrap_or_else(|e| panic!("{}: {e}", self.name));
     }
 
-    fn edit(&mut self, target: Target, pairs: &[(&str, FieldValue)]) {
+    pub(crate) fn edit(&mut self, target: Target, pairs: &[(&str, FieldValue)]) {
         let id = self.op_id();
         let changes = pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone()));
         self.replica
@@ -134,7 +134,7 @@ impl Phone {
             .unwrap_or_else(|e| panic!("{}: {e}", self.name));
     }
 
-    fn post_push(&self, request: &PushRequest) -> PushAck {
+    pub(crate) fn post_push(&self, request: &PushRequest) -> PushAck {
         let reply = if self.binary {
             self.client.request(
                 "POST",
@@ -157,7 +157,7 @@ impl Phone {
         }
     }
 
-    fn post_pull(&self, request: &PullRequest) -> PullResponse {
+    pub(crate) fn post_pull(&self, request: &PullRequest) -> PullResponse {
         let body = if self.binary {
             encode_binary(request).unwrap()
         } else {
@@ -183,7 +183,7 @@ impl Phone {
     }
 
     /// Pushes everything (in batches of 50), then pulls until complete.
-    fn sync(&mut self) {
+    pub(crate) fn sync(&mut self) {
         loop {
             let request = self.replica.push_request(50);
             if request.ops.is_empty() {
@@ -202,7 +202,7 @@ impl Phone {
         self.pull();
     }
 
-    fn pull(&mut self) {
+    pub(crate) fn pull(&mut self) {
         for _ in 0..100 {
             let response = self.post_pull(&self.replica.pull_request(100));
             self.replica.apply_pull(&response).unwrap();
@@ -213,22 +213,22 @@ impl Phone {
         panic!("{}: pull never completed", self.name);
     }
 
-    fn entity(&self, id: Uuid) -> &Entity {
+    pub(crate) fn entity(&self, id: Uuid) -> &Entity {
         self.replica
             .entity(id)
             .unwrap_or_else(|| panic!("{} has no {id}", self.name))
     }
 }
 
-fn interview(id: Uuid) -> Target {
+pub(crate) fn interview(id: Uuid) -> Target {
     Target::new(EntityKind::Interview, id)
 }
 
-fn text(s: &str) -> FieldValue {
+pub(crate) fn text(s: &str) -> FieldValue {
     FieldValue::text(s)
 }
 
-fn fields(pairs: &[(&str, FieldValue)]) -> BTreeMap<String, FieldValue> {
+pub(crate) fn fields(pairs: &[(&str, FieldValue)]) -> BTreeMap<String, FieldValue> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_string(), v.clone()))

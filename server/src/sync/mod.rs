@@ -8,10 +8,12 @@
 //!   server processes on one PostgreSQL. [`pull`] reads in one consistent snapshot.
 //! - [`scope_of`]: administrators see everything; an interviewer the areas of their assignments
 //!   and their own cases; a supervisor the same for every interviewer of their team, plus their
-//!   own — computed in SQL from the columns `sync_entities` copies out of the entities.
+//!   own, plus the work nobody has been given yet (areas without an assignment, cases without an
+//!   interviewer) — computed in SQL from the columns `sync_entities` copies out of the entities.
 //! - [`act`]: operations made by the server for a signed-in user without a phone (review,
-//!   conflict resolution, and later listing import and sample draws), through the same
-//!   [`log::push`], from the user's server-minted *web device* ([`web_device`]).
+//!   conflict resolution), through the same [`log::push`], from the user's server-minted *web
+//!   device* ([`web_device`]); [`act_unscoped`] the same over the whole project, for listing
+//!   imports, sample draws and assignments, whose permission the endpoint has checked.
 //! - [`query`]: what the supervision endpoints list (interviews, conflicts, refusals).
 
 pub mod query;

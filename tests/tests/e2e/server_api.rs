@@ -243,6 +243,21 @@ fn permission_matrix(f: &Fixture) {
     assert_eq!(uploaded.status, 201, "{uploaded}");
 
     let base = format!("/api/v1/projects/{p}");
+    let tiny = sync_core::synthetic::city(&sync_core::synthetic::CityOptions {
+        areas: 1,
+        buildings_per_area: 2,
+        dwellings_per_building: 2,
+        ..Default::default()
+    });
+    let area_code = tiny.areas[0].code.clone();
+    let geojson: Value = serde_json::from_str(&sync_core::listing::geojson::write_listing(
+        &tiny,
+        &Default::default(),
+    ))
+    .unwrap();
+    let draw = json!({"seed": 1, "form_id": "household_2026", "design": {
+        "psu": {"draw": {"size": {"total": 1}, "allocation": {"method": "proportional"}, "certainty": true}},
+        "segment": false, "take": 1, "include_vacant": true, "household": "one"}});
     let push = json!({"version": 1, "device_id": NOBODY, "ops": []});
     let pull = json!({"version": 1, "device_id": NOBODY, "after": 0});
 
@@ -331,6 +346,76 @@ fn permission_matrix(f: &Fixture) {
                 format!("/api/v1/projects/{NOBODY}/forms"),
                 None,
                 [401, 404, 404, 404],
+            ),
+            // the frame: supervisors and administrators; areas for everyone
+            (
+                "POST",
+                format!("{base}/listing"),
+                Some(geojson.clone()),
+                [401, 201, 201, 403],
+            ),
+            ("GET", format!("{base}/listing"), None, [401, 200, 200, 403]),
+            ("GET", format!("{base}/areas"), None, [401, 200, 200, 200]),
+            (
+                "GET",
+                format!("{base}/selfcheck"),
+                None,
+                [401, 200, 200, 403],
+            ),
+            (
+                "POST",
+                format!("{base}/frames"),
+                Some(json!({})),
+                [401, 201, 201, 403],
+            ),
+            (
+                "POST",
+                format!("{base}/samples"),
+                Some(draw.clone()),
+                [401, 201, 201, 403],
+            ),
+            // an interviewer of the supervisor's team, and one of another team
+            (
+                "POST",
+                format!("{base}/assignments"),
+                Some(json!({"interviewer": "int", "area": area_code})),
+                [401, 201, 201, 403],
+            ),
+            (
+                "POST",
+                format!("{base}/assignments"),
+                Some(json!({"interviewer": "far", "area": area_code})),
+                [401, 201, 403, 403],
+            ),
+            (
+                "GET",
+                format!("{base}/coverage"),
+                None,
+                [401, 200, 200, 403],
+            ),
+            (
+                "GET",
+                format!("{base}/coverage.geojson"),
+                None,
+                [401, 200, 200, 403],
+            ),
+            (
+                "GET",
+                format!("{base}/exports/household_2026/interviews.csv"),
+                None,
+                [401, 200, 200, 403],
+            ),
+            (
+                "GET",
+                format!("{base}/exports/household_2026/repeats/members.csv"),
+                None,
+                [401, 200, 200, 403],
+            ),
+            (
+                "GET",
+                format!("/api/v1/projects/{NOBODY}/coverage"),
+                None,
+                [401, 404, 404, 403],
             ),
             // sync: these tokens name no device
             (

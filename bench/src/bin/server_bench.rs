@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release --bin mapframe
-//! cargo run --release -p mapframe-bench --bin server_bench [-- sqlite|postgres|both]
+//! cargo run --release -p mapframe-bench --bin server_bench [-- sqlite|postgres|both|coverage]
 //! ```
 //!
 //! Each phone pushes interviews, one push per interview: a `create` of the case, then its 250
@@ -11,6 +11,9 @@
 //! operations/s, p50/p99 push latency; then the latency of a first pull by an interviewer whose
 //! area holds 2,000 dwellings. Settings through the environment: `PHONES` (50),
 //! `INTERVIEWS_PER_PHONE` (20), `ANSWERS` (250), `ANSWERS_PER_OP` (10).
+//!
+//! `coverage`: a project of `AREAS` (1,000) areas of ~1,000 dwellings imported through the
+//! listing endpoint, then the latency of `GET coverage` and `GET coverage.geojson`.
 
 use mapframe_e2e::http::Client;
 use mapframe_e2e::pg::PgCluster;
@@ -297,8 +300,108 @@ fn run(backend: &str, db: &str, s: &Settings) {
     );
 }
 
+/// Coverage of a large project: `AREAS` areas of about 1,000 dwellings each (1,000 areas: 1M
+/// dwellings), imported area by area through the listing endpoint, frozen, sampled (50 PSUs × 20
+/// dwellings); then the latency of the coverage report and of the coverage map over HTTP.
+fn coverage(backend: &str, db: &str) {
+    use sync_core::listing::geojson::{ExportOptions, write_listing};
+    use sync_core::synthetic::{CityOptions, city};
+    let areas = env("AREAS", 1_000);
+    migrate(db);
+    add_user(db, "admin", "admin", None, PASSWORD);
+    let server = ServerProcess::start(db).unwrap_or_else(|e| panic!("{e}"));
+    let admin = server.client().sign_in("admin", PASSWORD).unwrap();
+    let project = admin
+        .post(
+            "/api/v1/projects",
+            &serde_json::json!({"code": "big", "name": "Big"}),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listing = city(&CityOptions {
+        areas,
+        buildings_per_area: 100,
+        dwellings_per_building: 10,
+        ..CityOptions::default()
+    });
+    let start = Instant::now();
+    for area in &listing.areas {
+        let part = sync_core::listing::Listing {
+            areas: vec![area.clone()],
+            buildings: listing
+                .buildings
+                .iter()
+                .filter(|b| b.area == area.id)
+                .cloned()
+                .collect(),
+            dwellings: listing
+                .dwellings
+                .iter()
+                .filter(|d| d.area == area.id)
+                .cloned()
+                .collect(),
+            households: Vec::new(),
+        };
+        let reply = admin.post_raw(
+            &format!("/api/v1/projects/{project}/listing"),
+            "application/geo+json",
+            write_listing(&part, &ExportOptions::default()).into_bytes(),
+        );
+        assert_eq!(reply.status, 201, "{reply}");
+    }
+    let imported = start.elapsed();
+    let frame = admin.post(
+        &format!("/api/v1/projects/{project}/frames"),
+        &serde_json::json!({}),
+    );
+    assert_eq!(frame.status, 201, "{frame}");
+    let sample = admin.post(
+        &format!("/api/v1/projects/{project}/samples"),
+        &serde_json::json!({"seed": 1, "design": {
+            "psu": {"draw": {"size": {"total": 50.min(areas)}, "allocation": {"method": "proportional"}, "certainty": true}},
+            "segment": false, "take": 20, "include_vacant": true, "household": "one"}}),
+    );
+    assert_eq!(sample.status, 201, "{sample}");
+    println!(
+        "{backend}: imported {} dwellings in {} areas through the listing endpoint in {:.1} s \
+         ({:.0} dwellings/s); frozen and sampled ({} cases)",
+        listing.dwellings.len(),
+        areas,
+        imported.as_secs_f64(),
+        listing.dwellings.len() as f64 / imported.as_secs_f64(),
+        sample.json()["cases"],
+    );
+    for (what, path) in [("report", "coverage"), ("map", "coverage.geojson")] {
+        let mut took = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let reply = admin.get(&format!("/api/v1/projects/{project}/{path}"));
+            assert_eq!(reply.status, 200, "{reply}");
+            took.push(start.elapsed());
+            bytes = reply.bytes.len();
+        }
+        took.sort();
+        println!(
+            "{backend}: coverage {what} of {} dwellings: p50 {:.0} ms, max {:.0} ms ({} bytes)",
+            listing.dwellings.len(),
+            percentile(&took, 0.5).as_secs_f64() * 1e3,
+            took.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            bytes
+        );
+    }
+}
+
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "both".into());
+    if which == "coverage" {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = format!("sqlite:{}", dir.path().join("big.db").display());
+        coverage("sqlite", &db);
+        return;
+    }
     let s = Settings {
         phones: env("PHONES", 50),
         interviews: env("INTERVIEWS_PER_PHONE", 20),

@@ -177,16 +177,21 @@ fn run(backend: &str, db: &str, s: &Settings) {
         push(&seeder, &project, &dev.request(chunk.to_vec()));
     }
 
-    // Ingest: every phone pushes its interviews, one push per interview.
+    // Ingest: every phone pushes its interviews, one push per interview. Phones sign in first
+    // (an Argon2id hash each, on purpose slow) and the clock starts when all are ready.
+    let phones: Vec<(Uuid, Client)> = (0..s.phones)
+        .map(|_| {
+            let device = Uuid::now_v7();
+            (device, sign_in(&server, "admin", device))
+        })
+        .collect();
     let start = Instant::now();
     let latencies: Vec<Vec<Duration>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..s.phones)
-            .map(|_| {
-                let server = &server;
+        let handles: Vec<_> = phones
+            .into_iter()
+            .map(|(device, client)| {
                 let project = &project;
                 scope.spawn(move || {
-                    let device = Uuid::now_v7();
-                    let client = sign_in(server, "admin", device);
                     let mut dev = Device {
                         id: DeviceId::from_uuid(device),
                         user: user_id(&client),

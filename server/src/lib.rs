@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod dashboard;
 pub mod db;
 pub mod fieldwork;
 pub mod files;

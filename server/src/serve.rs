@@ -25,6 +25,8 @@ pub struct ServeOptions {
     pub pool: PoolOptions,
     /// HTTP worker threads (default: one per CPU).
     pub workers: Option<usize>,
+    /// What the dashboard is told: an optional basemap tile URL.
+    pub dashboard: crate::dashboard::DashboardConfig,
 }
 
 /// Why the server did not start or stopped.
@@ -82,7 +84,8 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
              mapframe user add --database-url '{url}' --username admin --role admin --password-stdin"
         );
     }
-    let state = AppState::new(pool, url.backend(), options.auth.clone());
+    let state = AppState::new(pool, url.backend(), options.auth.clone())
+        .with_dashboard(options.dashboard.clone());
     let bind = options.bind.clone();
     let workers = options.workers;
     actix_web::rt::System::new().block_on(async move {
@@ -104,6 +107,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         out.flush()?;
         drop(out);
         tracing::info!(%addr, database = %options.url, "serving");
+        tracing::info!("the dashboard is at http://{addr}/");
         server.run().await?;
         Ok(())
     })

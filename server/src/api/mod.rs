@@ -1,5 +1,6 @@
 //! The HTTP API (actix-web): JSON under `/api/v1`, described by the OpenAPI document at
-//! `GET /api/v1/openapi.json` (Swagger UI at `/api/v1/docs/`), plus `GET /healthz`.
+//! `GET /api/v1/openapi.json` (Swagger UI at `/api/v1/docs/`), plus `GET /healthz` and the
+//! dashboard's page and files under `/` and `/app/` ([`crate::dashboard`]).
 //!
 //! Adding an endpoint:
 //! 1. write the handler in a module here, taking [`Actor`](crate::auth::Actor) (signed-in users;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub backend: Backend,
     /// Accounts and sessions.
     pub auth: Arc<AuthSettings>,
+    /// What the dashboard page is told (`/app/config.json`).
+    pub dashboard: Arc<crate::dashboard::DashboardConfig>,
 }
 
 impl AppState {
@@ -58,7 +61,15 @@ impl AppState {
             pool,
             backend,
             auth: Arc::new(auth),
+            dashboard: Arc::default(),
         }
+    }
+
+    /// The same state, telling the dashboard `config` (the optional basemap).
+    #[must_use]
+    pub fn with_dashboard(mut self, config: crate::dashboard::DashboardConfig) -> AppState {
+        self.dashboard = Arc::new(config);
+        self
     }
 
     /// Runs blocking database work on actix's blocking thread pool with a pooled connection.
@@ -382,6 +393,7 @@ pub fn app(
                 .error_handler(move |e, _| bad_request(e.to_string())),
         )
         .configure(configure)
+        .configure(crate::dashboard::configure)
         .default_service(web::to(|req: HttpRequest| async move {
             Err::<HttpResponse, _>(ApiError::NotFound {
                 detail: format!("no such resource: {}", req.path()),

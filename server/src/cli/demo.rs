@@ -52,6 +52,8 @@ pub struct DemoArgs {
     /// Seed of the neighbourhood, the sample and the simulated fieldwork.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    #[command(flatten)]
+    tiles: super::serve::TileArgs,
 }
 
 /// One account of the demo.
@@ -110,6 +112,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome, CliError> {
         auth: AuthSettings::default(),
         pool: PoolOptions::default(),
         workers: None,
+        dashboard: args.tiles.config(),
     };
     serve::run(options).map_err(|e| CliError::Input(e.to_string()))?;
     Ok(Outcome::Ok)

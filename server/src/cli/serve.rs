@@ -30,7 +30,7 @@ impl DbArgs {
     }
 }
 
-/// Serves the HTTP API (and, later, the supervisors' dashboard). Runs pending migrations first
+/// Serves the HTTP API and the supervisors' dashboard (at `/`). Runs pending migrations first
 /// unless --no-migrate. Prints `listening on http://ADDR` on standard output once bound; logs
 /// go to standard error (RUST_LOG=debug for more).
 #[derive(Debug, Args)]
@@ -61,6 +61,33 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    #[command(flatten)]
+    tiles: TileArgs,
+}
+
+/// The dashboard's optional basemap (shared by `serve` and `demo`).
+#[derive(Debug, Clone, Args)]
+pub struct TileArgs {
+    /// A basemap tile URL template for the dashboard's map (`{z}`, `{x}`, `{y}`, optional
+    /// `{s}`), fetched by the browser. None by default: the map then shows areas and dwellings
+    /// on a blank background and needs no internet. Data are WGS-84: a GCJ-02 basemap (Amap,
+    /// Tencent) is offset by hundreds of metres in China.
+    #[arg(long, value_name = "URL", env = "MAPFRAME_TILES")]
+    tiles: Option<String>,
+    /// The attribution shown on the map for --tiles (the tile provider's terms usually
+    /// require one).
+    #[arg(long, value_name = "TEXT", env = "MAPFRAME_TILES_ATTRIBUTION")]
+    tiles_attribution: Option<String>,
+}
+
+impl TileArgs {
+    /// What the dashboard page is told.
+    pub fn config(&self) -> crate::dashboard::DashboardConfig {
+        crate::dashboard::DashboardConfig {
+            tiles: self.tiles.clone().filter(|t| !t.trim().is_empty()),
+            tiles_attribution: self.tiles_attribution.clone(),
+        }
+    }
 }
 
 /// Applies pending database migrations and exits. Safe to run while servers start: concurrent
@@ -112,6 +139,7 @@ pub fn run_serve(args: ServeArgs) -> Result<Outcome, CliError> {
             ..PoolOptions::default()
         },
         workers: args.workers,
+        dashboard: args.tiles.config(),
     };
     serve::run(options).map_err(|e| CliError::Input(e.to_string()))?;
     Ok(Outcome::Ok)

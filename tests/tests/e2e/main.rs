@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `mapframe` binary on real and generated data.
 
+mod dashboard;
 mod demo;
 mod fieldwork_http;
 mod form_cli;

@@ -313,7 +313,7 @@ pub async fn repeat(
     let name = format!("{form_id}-{group}.csv");
     let (form, cases) = export_rows(&state, actor, project, form_id, q.version.clone()).await?;
     let known = sync_core::export::repeat_groups(&form, &cases);
-    if !known.iter().any(|g| *g == group) {
+    if !known.contains(&group) {
         return Err(ApiError::not_found("repeat group"));
     }
     let body = web::block(move || repeat_csv(&form, &group, &cases, &options(&q)))

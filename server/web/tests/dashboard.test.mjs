@@ -228,15 +228,16 @@ try {
       const submitted1 = list(await http('GET', `/api/v1/projects/${project.id}/interviews?status=submitted`));
       check(submitted1.length === submitted0.length - 2, `two fewer to review (${submitted0.length} → ${submitted1.length})`);
       await shot('08-reviewed');
-      // The overview shows the numbers as they now are. (Whether they move depends on the cases:
-      // coverage ranks a recorded outcome above the workflow status, so returning an interview
-      // that has its 1.1 disposition leaves it completed.)
+      // Coverage counts the review: one more approved, one more returned, two fewer waiting.
       const coverage1 = await http('GET', `/api/v1/projects/${project.id}/coverage`);
-      const moved = ['completed', 'visited', 'pending', 'flags'].filter((k) => coverage1.total[k] !== coverage0.total[k]);
-      console.log(`info coverage totals that moved after the review: ${moved.join(', ') || 'none'}`);
+      const before = coverage0.total;
+      const after = coverage1.total;
+      check(after.approved === before.approved + 1, `coverage counts one more approved (${before.approved} → ${after.approved})`);
+      check(after.returned === before.returned + 1, `coverage counts one more returned (${before.returned} → ${after.returned})`);
+      check(after.submitted === before.submitted - 2, `coverage counts two fewer to review (${before.submitted} → ${after.submitted})`);
       await page.click('[data-testid=tab-overview]');
       await page.waitForSelector('[data-testid=totals]');
-      for (const k of ['completed', 'visited']) {
+      for (const k of ['completed', 'visited', 'approved']) {
         const text = await page.textContent(`[data-stat=${k}] .value`);
         check(text.replace(/\D/g, '') === String(coverage1.total[k]), `after the review the overview shows ${coverage1.total[k]} ${k} (${text})`);
       }

@@ -271,6 +271,10 @@ pub struct Tally {
     pub non_contact: u64,
     pub other: u64,
     pub pending: u64,
+    /// Cases awaiting review (submitted), approved and returned to their interviewer.
+    pub submitted: u64,
+    pub approved: u64,
+    pub returned: u64,
     /// Cases by outcome code, in the order of the AAPOR table.
     pub dispositions: BTreeMap<Disposition, u64>,
     /// Cases by AAPOR rate category.
@@ -358,6 +362,8 @@ struct Acc {
     visited: u64,
     outcome: [u64; 5],
     pending: u64,
+    /// Submitted, approved, returned.
+    review: [u64; 3],
     dispositions: BTreeMap<Disposition, u64>,
     flags: u64,
 }
@@ -370,6 +376,12 @@ impl Acc {
         }
         if status >= DwellingStatus::Visited {
             self.visited += 1;
+        }
+        match case.status {
+            Some(InterviewStatus::Submitted) => self.review[0] += 1,
+            Some(InterviewStatus::Approved) => self.review[1] += 1,
+            Some(InterviewStatus::Returned) => self.review[2] += 1,
+            _ => {}
         }
         match case.outcome() {
             Some(d) => {
@@ -400,6 +412,9 @@ impl Acc {
             *a += b;
         }
         self.pending += o.pending;
+        for (a, b) in self.review.iter_mut().zip(o.review) {
+            *a += b;
+        }
         for (d, n) in &o.dispositions {
             *self.dispositions.entry(*d).or_default() += n;
         }
@@ -434,6 +449,9 @@ impl Acc {
             non_contact: self.outcome[3],
             other: self.outcome[4],
             pending: self.pending,
+            submitted: self.review[0],
+            approved: self.review[1],
+            returned: self.review[2],
             dispositions: self.dispositions.clone(),
             rates: rates(&counts, e),
             counts,

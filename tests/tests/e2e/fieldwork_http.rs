@@ -261,6 +261,11 @@ fn story(server: &ServerProcess) {
     assert_eq!(total["completed"], 2, "{total:#}");
     assert_eq!(total["refused"], 1, "{total:#}");
     assert_eq!(total["dispositions"]["1.1"], 2, "{total:#}");
+    assert_eq!(
+        (&total["submitted"], &total["approved"], &total["returned"]),
+        (&json!(0), &json!(1), &json!(1)),
+        "{total:#}"
+    );
     assert_eq!(total["listed"], listing.dwellings.len() + 1, "{total:#}");
     let map = sup.get(&api("/coverage.geojson"));
     assert_eq!(map.status, 200, "{map}");

@@ -15,6 +15,7 @@ export function render(el, { project }) {
       [t('sampled'), num(total.sampled), `${t('assigned')} ${num(total.assigned)}`],
       [t('visited'), num(total.visited), `${t('pending')} ${num(total.pending)}`],
       [t('completed'), num(total.completed), progress(total.completed, total.sampled)],
+      [t('approved'), num(total.approved), `${t('to_review')} ${num(total.submitted)} · ${t('returned')} ${num(total.returned)}`],
       [t('response_rate'), pct(total.rates && total.rates.RR3), `${t('refused')} ${num(total.refused)} · ${t('non_contact')} ${num(total.non_contact)}`],
       [t('flags'), num(total.flags), ''],
     ];
@@ -24,7 +25,7 @@ export function render(el, { project }) {
         'section',
         { class: 'cards', 'data-testid': 'totals' },
         cards.map(([label, value, sub], i) =>
-          h('div', { class: 'card stat', dataset: { stat: ['listed', 'sampled', 'visited', 'completed', 'rr3', 'flags'][i] } },
+          h('div', { class: 'card stat', dataset: { stat: ['listed', 'sampled', 'visited', 'completed', 'approved', 'rr3', 'flags'][i] } },
             h('span', { class: 'label' }, label),
             h('strong', { class: 'value' }, value),
             h('span', { class: 'sub' }, sub)),

@@ -91,6 +91,7 @@ pub fn push(
     db::write(conn, |conn| {
         lock_project(conn, project)?;
         let mut store = DbLog::new(conn, project);
+        store.prefetch(request)?;
         let ack = log::push(&mut store, who, request, &merge_context()).map_err(into_store)?;
         store.flush()?;
         Ok(ack)

@@ -78,6 +78,9 @@ struct Pending {
     log: Vec<LogRow>,
     acks_by_op: HashMap<OpId, Ack>,
     acks_by_device: HashMap<(DeviceId, u64), Ack>,
+    /// Op ids and (device, seq) pairs [`DbLog::prefetch`] found absent from the database.
+    new_ops: std::collections::HashSet<OpId>,
+    new_device_seqs: std::collections::HashSet<(DeviceId, u64)>,
     refusals: Vec<RefusalRow>,
 }
 
@@ -137,6 +140,55 @@ impl<'c> DbLog<'c> {
     /// The project id.
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// Reads in a few statements what a push will ask about each of its operations — the
+    /// acknowledgements already stored under their op ids and under their (device, seq) — so
+    /// that [`LogStore::ack_by_op`] and [`LogStore::ack_by_device_seq`] need no query per
+    /// operation (measured: two queries per operation were a third of a push's time).
+    pub fn prefetch(&mut self, request: &sync_core::sync::PushRequest) -> Result<(), StoreError> {
+        let project = self.project.clone();
+        let conn: &mut DbConnection = self.conn.get_mut();
+        let st = self.state.get_mut();
+        for chunk in request.ops.chunks(BATCH) {
+            let ids: Vec<String> = chunk.iter().map(|op| op.op_id.to_string()).collect();
+            let found: Vec<String> = sync_log::table
+                .filter(sync_log::project_id.eq(&project))
+                .filter(sync_log::op_id.eq_any(&ids))
+                .select(sync_log::ack)
+                .load(&mut *conn)?;
+            for ack in found {
+                let ack: Ack = from_json(&ack, "acknowledgement")?;
+                st.acks_by_op.insert(ack.op_id, ack);
+            }
+            for op in chunk {
+                if !st.acks_by_op.contains_key(&op.op_id) {
+                    st.new_ops.insert(op.op_id);
+                }
+            }
+            let device = request.device_id;
+            let seqs: Vec<i64> = chunk
+                .iter()
+                .filter(|op| op.device_id == device)
+                .filter_map(|op| i64::try_from(op.device_seq).ok())
+                .collect();
+            let found: Vec<(Option<i64>, String)> = sync_log::table
+                .filter(sync_log::project_id.eq(&project))
+                .filter(sync_log::device_id.eq(device.to_string()))
+                .filter(sync_log::device_seq.eq_any(&seqs))
+                .select((sync_log::device_seq, sync_log::ack))
+                .load(&mut *conn)?;
+            for (seq, ack) in found {
+                let ack: Ack = from_json(&ack, "acknowledgement")?;
+                st.acks_by_device.insert((device, seq.map_or(0, uint)), ack);
+            }
+            for op in chunk.iter().filter(|op| op.device_id == device) {
+                if !st.acks_by_device.contains_key(&(device, op.device_seq)) {
+                    st.new_device_seqs.insert((device, op.device_seq));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Writes everything recorded since the last flush (call inside the push's transaction,
@@ -413,8 +465,14 @@ impl LogStore for DbLog<'_> {
     type Error = StoreError;
 
     fn ack_by_op(&self, op: OpId) -> Result<Option<Ack>, StoreError> {
-        if let Some(ack) = self.state.borrow().acks_by_op.get(&op) {
-            return Ok(Some(ack.clone()));
+        {
+            let st = self.state.borrow();
+            if let Some(ack) = st.acks_by_op.get(&op) {
+                return Ok(Some(ack.clone()));
+            }
+            if st.new_ops.contains(&op) {
+                return Ok(None);
+            }
         }
         let mut conn = self.conn.borrow_mut();
         let ack: Option<String> = sync_log::table
@@ -427,8 +485,14 @@ impl LogStore for DbLog<'_> {
     }
 
     fn ack_by_device_seq(&self, device: DeviceId, seq: u64) -> Result<Option<Ack>, StoreError> {
-        if let Some(ack) = self.state.borrow().acks_by_device.get(&(device, seq)) {
-            return Ok(Some(ack.clone()));
+        {
+            let st = self.state.borrow();
+            if let Some(ack) = st.acks_by_device.get(&(device, seq)) {
+                return Ok(Some(ack.clone()));
+            }
+            if st.new_device_seqs.contains(&(device, seq)) {
+                return Ok(None);
+            }
         }
         // A sequence number beyond what the database can hold was never stored.
         let Ok(seq) = i64::try_from(seq) else {

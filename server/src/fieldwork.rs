@@ -182,6 +182,49 @@ pub fn entities(
         .collect()
 }
 
+/// An entity's current values only, read without its provenance and conflict records: what
+/// coverage and exports need. (A whole entity carries every field's heads and keeps unknown
+/// members through a flattened map, which makes reading it several times slower.)
+#[derive(serde::Deserialize)]
+struct Values {
+    kind: EntityKind,
+    id: uuid::Uuid,
+    scope: uuid::Uuid,
+    #[serde(default)]
+    version: u64,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    fields: BTreeMap<String, FieldValue>,
+}
+
+/// Live entities of a kind with their current values only (no provenance, no conflict records),
+/// by id: for coverage and exports.
+pub fn entity_values(
+    conn: &mut DbConnection,
+    project: &str,
+    kind: &str,
+) -> Result<Vec<Entity>, StoreError> {
+    let bodies: Vec<String> = sync_entities::table
+        .filter(sync_entities::project_id.eq(project))
+        .filter(sync_entities::kind.eq(kind))
+        .filter(sync_entities::deleted.eq(false))
+        .order(sync_entities::id.asc())
+        .select(sync_entities::body)
+        .load(conn)?;
+    bodies
+        .iter()
+        .map(|b| {
+            let v: Values = serde_json::from_str(b).map_err(|e| json_err("entity", e))?;
+            let mut e = Entity::new(v.kind, v.id, v.scope);
+            e.version = v.version;
+            e.deleted = v.deleted;
+            e.fields = v.fields;
+            Ok(e)
+        })
+        .collect()
+}
+
 /// The listing as it stands now: the project's areas with the live buildings and dwellings (split
 /// or merged-away dwellings left out).
 pub fn current_listing(conn: &mut DbConnection, project: &str) -> Result<Listing, StoreError> {

@@ -49,7 +49,7 @@ fn rows(
         })
         .collect();
     let mut dwellings = Vec::new();
-    for e in fieldwork::entities(conn, project, "dwelling", None)? {
+    for e in fieldwork::entity_values(conn, project, "dwelling")? {
         if !in_scope(&scope, &e) {
             continue;
         }
@@ -59,7 +59,7 @@ fn rows(
         }
     }
     let mut cases = Vec::new();
-    for e in fieldwork::entities(conn, project, "interview", None)? {
+    for e in fieldwork::entity_values(conn, project, "interview")? {
         let area_ok = e
             .text(sync_core::fieldwork::field::AREA)
             .and_then(|a| uuid::Uuid::parse_str(a).ok())
@@ -213,7 +213,7 @@ async fn export_rows(
             projects::by_id(conn, &project)?;
             let form = forms::get(conn, &project, &form_id, version.as_deref())?;
             let scope = sync::scope_of(conn, &project, &actor)?;
-            let cases: Vec<Entity> = fieldwork::entities(conn, &project, "interview", None)?
+            let cases: Vec<Entity> = fieldwork::entity_values(conn, &project, "interview")?
                 .into_iter()
                 .filter(|e| in_scope(&scope, e))
                 .filter(|e| e.text(sync_core::fieldwork::field::FORM) == Some(form_id.as_str()))

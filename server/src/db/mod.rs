@@ -282,9 +282,23 @@ impl SqlitePragmas {
             "PRAGMA busy_timeout = {};",
             self.busy_timeout.as_millis()
         ))?;
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-        )
+        // Two processes opening a new database at once can both try to switch it to WAL; the
+        // loser may get "database is locked" without the busy handler being consulted, so it
+        // retries (the winner's switch takes milliseconds) within the busy timeout.
+        let deadline = std::time::Instant::now() + self.busy_timeout;
+        loop {
+            match conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            ) {
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if (info.message().contains("locked") || info.message().contains("busy"))
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 }
 

@@ -4,9 +4,8 @@
 //! * against the contract server (`support`), always: restarts mid-interview, errors, the
 //!   sans-I/O sync, and the field day (two phones, a conflict, a server dying mid-sync);
 //! * the same field day against a real `mapframe serve` on loopback, set up over its API (project,
-//!   listing, form, frame, sample, assignment) — when that server has the sync, listing and
-//!   sample endpoints. Until they land in this branch the scenario prints why it is skipped;
-//!   `MAPFRAME_REQUIRE_REAL_SERVER=1` makes their absence a failure.
+//!   listing, form, frame, sample, assignment); an endpoint it needs that the server lacks is a
+//!   failure.
 //!
 //! Skipped, with the reason printed, only when `python3` is not installed.
 
@@ -84,22 +83,16 @@ fn python_field_day_against_a_real_server() {
         println!("SKIPPED: python3 is not installed");
         return;
     };
-    let require = std::env::var("MAPFRAME_REQUIRE_REAL_SERVER").is_ok_and(|v| v == "1");
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("server.db").display());
     real::migrate_and_add_users(&db);
     let server = mapframe_e2e::server::ServerProcess::start(&db).expect("mapframe serve starts");
     let missing = real::missing_endpoints(&server);
-    if !missing.is_empty() {
-        let why = format!(
-            "SKIPPED real-server field day: this server has no {} yet (they land with the server \
-             sync/listing/sample issue)",
-            missing.join(", ")
-        );
-        assert!(!require, "{why}");
-        println!("{why}");
-        return;
-    }
+    assert!(
+        missing.is_empty(),
+        "the server lacks what a phone needs: {}",
+        missing.join(", ")
+    );
     let setup = real::set_up_project(&server, dir.path());
     generate(dir.path());
     let bindings = dir.path().join("python");

@@ -166,20 +166,29 @@ pub fn entities(
     kind: &str,
     area: Option<&str>,
 ) -> Result<Vec<Entity>, StoreError> {
+    bodies(conn, project, kind, area)?
+        .iter()
+        .map(|b| serde_json::from_str(b).map_err(|e| json_err("entity", e)))
+        .collect()
+}
+
+/// The stored JSON of the live entities of a kind (of one area), by id.
+fn bodies(
+    conn: &mut DbConnection,
+    project: &str,
+    kind: &str,
+    area: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
     let q = sync_entities::table
         .filter(sync_entities::project_id.eq(project))
         .filter(sync_entities::kind.eq(kind))
         .filter(sync_entities::deleted.eq(false))
         .order(sync_entities::id.asc())
         .select(sync_entities::body);
-    let bodies: Vec<String> = match area {
+    Ok(match area {
         Some(a) => q.filter(sync_entities::area.eq(a)).load(conn)?,
         None => q.load(conn)?,
-    };
-    bodies
-        .iter()
-        .map(|b| serde_json::from_str(b).map_err(|e| json_err("entity", e)))
-        .collect()
+    })
 }
 
 /// An entity's current values only, read without its provenance and conflict records: what
@@ -205,14 +214,7 @@ pub fn entity_values(
     project: &str,
     kind: &str,
 ) -> Result<Vec<Entity>, StoreError> {
-    let bodies: Vec<String> = sync_entities::table
-        .filter(sync_entities::project_id.eq(project))
-        .filter(sync_entities::kind.eq(kind))
-        .filter(sync_entities::deleted.eq(false))
-        .order(sync_entities::id.asc())
-        .select(sync_entities::body)
-        .load(conn)?;
-    bodies
+    bodies(conn, project, kind, None)?
         .iter()
         .map(|b| {
             let v: Values = serde_json::from_str(b).map_err(|e| json_err("entity", e))?;

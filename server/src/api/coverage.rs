@@ -103,6 +103,34 @@ fn thresholds(q: &CoverageQuery) -> Thresholds {
     t
 }
 
+/// Reads the actor's rows, computes their coverage off the async threads, and hands both to `f`
+/// (which writes the response body).
+async fn computed<T, F>(
+    state: &AppState,
+    actor: Actor,
+    project: String,
+    query: &CoverageQuery,
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&CoverageInput<'_>, &sync_core::coverage::CoverageReport) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    actor.require_role(&[Role::Supervisor])?;
+    let t = thresholds(query);
+    let rows = state.db(move |conn| rows(conn, &project, &actor)).await?;
+    super::blocking(move || {
+        let input = CoverageInput {
+            areas: &rows.areas,
+            dwellings: &rows.dwellings,
+            cases: &rows.cases,
+        };
+        let report = coverage(&input, &t);
+        f(&input, &report)
+    })
+    .await
+}
+
 /// Coverage per area, interviewer and stratum, with AAPOR rates and quality flags.
 #[utoipa::path(
     get,
@@ -124,20 +152,10 @@ pub async fn report(
     path: web::Path<String>,
     query: web::Query<CoverageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require_role(&[Role::Supervisor])?;
-    let project = path.into_inner();
-    let t = thresholds(&query);
-    let rows = state.db(move |conn| rows(conn, &project, &actor)).await?;
-    let body = web::block(move || {
-        let input = CoverageInput {
-            areas: &rows.areas,
-            dwellings: &rows.dwellings,
-            cases: &rows.cases,
-        };
-        serde_json::to_vec(&coverage(&input, &t))
+    let body = computed(&state, actor, path.into_inner(), &query, |_, report| {
+        serde_json::to_vec(report)
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    .await?
     .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -166,21 +184,10 @@ pub async fn map(
     path: web::Path<String>,
     query: web::Query<CoverageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require_role(&[Role::Supervisor])?;
-    let project = path.into_inner();
-    let t = thresholds(&query);
-    let rows = state.db(move |conn| rows(conn, &project, &actor)).await?;
-    let body = web::block(move || {
-        let input = CoverageInput {
-            areas: &rows.areas,
-            dwellings: &rows.dwellings,
-            cases: &rows.cases,
-        };
-        let report = coverage(&input, &t);
-        coverage_geojson(&input, &report, &GeoJsonOptions::default())
+    let body = computed(&state, actor, path.into_inner(), &query, |input, report| {
+        coverage_geojson(input, report, &GeoJsonOptions::default())
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/geo+json")
         .body(body))
@@ -276,9 +283,8 @@ pub async fn interviews(
     let q = query.into_inner();
     let name = format!("{form_id}.csv");
     let (form, cases) = export_rows(&state, actor, project, form_id, q.version.clone()).await?;
-    let body = web::block(move || interviews_csv(&form, &cases, &options(&q)))
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    let body = super::blocking(move || interviews_csv(&form, &cases, &options(&q)))
+        .await?
         .map_err(export_error)?;
     Ok(csv_response(&name, body))
 }
@@ -316,9 +322,8 @@ pub async fn repeat(
     if !known.contains(&group) {
         return Err(ApiError::not_found("repeat group"));
     }
-    let body = web::block(move || repeat_csv(&form, &group, &cases, &options(&q)))
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    let body = super::blocking(move || repeat_csv(&form, &group, &cases, &options(&q)))
+        .await?
         .map_err(export_error)?;
     Ok(csv_response(&name, body))
 }

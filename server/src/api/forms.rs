@@ -206,9 +206,8 @@ pub async fn upload(
     // The project first: a form for a project that does not exist is a 404, not a parse error.
     let p = project.clone();
     state.db(move |conn| projects::by_id(conn, &p)).await?;
-    let form = web::block(move || read_upload(&content_type, &name, &body).map(|f| (f, name)))
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
+    let form = super::blocking(move || read_upload(&content_type, &name, &body).map(|f| (f, name)))
+        .await??;
     let (form, name) = form;
     let now = crate::db::now_ms();
     let user = actor.user_id.clone();

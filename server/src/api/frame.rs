@@ -93,7 +93,7 @@ pub async fn import(
     };
     let p = project.clone();
     state.db(move |conn| projects::by_id(conn, &p)).await?;
-    let listing = web::block(move || {
+    let listing = super::blocking(move || {
         let text = std::str::from_utf8(&body).map_err(|e| {
             ApiError::invalid_document(
                 "listing_invalid",
@@ -114,8 +114,7 @@ pub async fn import(
                 )
             })
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
+    .await??;
     let now = crate::db::now_ms();
     let who = actor.clone();
     let summary = state
@@ -223,9 +222,7 @@ pub async fn selfcheck(
 ) -> Result<HttpResponse, ApiError> {
     supervisor(&actor)?;
     let listing = listing_now(&state, path.into_inner()).await?;
-    let report = web::block(move || check(&listing, &CheckOptions::default()))
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
+    let report = super::blocking(move || check(&listing, &CheckOptions::default())).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -79,14 +79,24 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
+        blocking(move || {
             let mut conn = pool.get()?;
             f(&mut conn)
         })
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+        .await?
         .map_err(ApiError::from)
     }
+}
+
+/// Runs CPU-bound work (parsing an upload, computing a report) on actix's blocking thread pool.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))
 }
 
 /// The signed-in user behind `Authorization: Bearer <token>`; 401 with `token_missing`,

@@ -5,8 +5,10 @@
 
 use mapframe_e2e::server::ServerProcess;
 use mapframe_e2e::workspace_root;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Debian's Chromium, unless `CHROMIUM` names another.
@@ -111,29 +113,70 @@ fn the_dashboard_works_in_a_browser_against_the_demo() {
         .env("CHROMIUM", &browser)
         .current_dir(workspace_root())
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run node (Node.js 20 is needed): {e}"));
+    // The script's checks are collected, to come last in a failure's message: that is the part
+    // of a long CI log people see first.
+    let output = Arc::new(Mutex::new(String::new()));
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let output = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut out = output.lock().unwrap_or_else(PoisonError::into_inner);
+                out.push_str(&line);
+                out.push('\n');
+            }
+        })
+    })
+    .collect();
     // Playwright times out each step by itself; this is the backstop for a browser that hangs.
     let deadline = Instant::now() + Duration::from_secs(300);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting for node") {
-            break status;
+            break Some(status);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "the browser test did not finish in 5 minutes\n{}",
-                server.log()
-            );
+            break None;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(
-        status.success(),
-        "the dashboard's browser test failed ({status}); its checks are above, screenshots in {}\n\
-         server log:\n{}",
-        shots.display(),
-        server.log()
-    );
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let checks = output
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let log = server.log();
+    let tail: Vec<&str> = log.lines().rev().take(60).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    match status {
+        Some(status) if status.success() => println!("{checks}"),
+        status => panic!(
+            "the last lines of the server's log:\n{}\n\nthe browser test's checks:\n{checks}\n\
+             the dashboard's browser test {} (screenshots in {})",
+            tail.join("\n"),
+            status.map_or_else(
+                || "did not finish in 5 minutes".to_string(),
+                |s| format!("failed ({s})")
+            ),
+            shots.display(),
+        ),
+    }
 }

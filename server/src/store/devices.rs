@@ -32,7 +32,7 @@ pub fn by_id(conn: &mut DbConnection, id: &str) -> Result<Option<Device>, StoreE
     Ok(devices::table
         .find(id)
         .select(Device::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -38,7 +38,7 @@ pub fn by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Team>, Stor
     Ok(teams::table
         .filter(teams::name.eq(name))
         .select(Team::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -47,7 +47,7 @@ pub fn by_id(conn: &mut DbConnection, id: &str) -> Result<Team, StoreError> {
     teams::table
         .find(id)
         .select(Team::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::NotFound { what: "team" })
 }

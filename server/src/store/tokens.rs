@@ -72,7 +72,7 @@ pub fn authenticate(conn: &mut DbConnection, secret: &str, now: i64) -> Result<A
             users::disabled,
             devices::last_seen.nullable(),
         ))
-        .first::<(
+        .get_result::<(
             String,
             Option<String>,
             i64,

@@ -156,7 +156,7 @@ pub fn entity(
         .filter(sync_entities::project_id.eq(project))
         .filter(sync_entities::id.eq(id.to_string()))
         .select((sync_entities::scope, sync_entities::body))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((key, body)) = body else {
         return Ok(None);

@@ -366,7 +366,7 @@ impl<'c> DbLog<'c> {
                 .filter(sync_entities::project_id.eq(&self.project))
                 .filter(sync_entities::id.eq(id.to_string()))
                 .select(sync_entities::body)
-                .first(&mut **conn)
+                .get_result(&mut **conn)
                 .optional()?
         };
         let entity = body
@@ -393,7 +393,7 @@ impl<'c> DbLog<'c> {
                 .filter(sync_devices::project_id.eq(&self.project))
                 .filter(sync_devices::device_id.eq(device.to_string()))
                 .select(sync_devices::last_seq)
-                .first(&mut **conn)
+                .get_result(&mut **conn)
                 .optional()?
         };
         let value = last.map_or(0, uint);
@@ -479,7 +479,7 @@ impl LogStore for DbLog<'_> {
             .filter(sync_log::project_id.eq(&self.project))
             .filter(sync_log::op_id.eq(op.to_string()))
             .select(sync_log::ack)
-            .first(&mut **conn)
+            .get_result(&mut **conn)
             .optional()?;
         ack.map(|a| from_json(&a, "acknowledgement")).transpose()
     }
@@ -504,7 +504,7 @@ impl LogStore for DbLog<'_> {
             .filter(sync_log::device_id.eq(device.to_string()))
             .filter(sync_log::device_seq.eq(seq))
             .select(sync_log::ack)
-            .first(&mut **conn)
+            .get_result(&mut **conn)
             .optional()?;
         ack.map(|a| from_json(&a, "acknowledgement")).transpose()
     }
@@ -523,6 +523,23 @@ impl LogStore for DbLog<'_> {
             .and_then(|c| c.entity.clone()))
     }
 
+    fn take_entity(&mut self, id: Uuid) -> Result<Option<Entity>, StoreError> {
+        self.load_entity(id)?;
+        Ok(self
+            .state
+            .get_mut()
+            .entities
+            .get_mut(&id)
+            .and_then(|c| c.entity.take()))
+    }
+
+    fn restore_entity(&mut self, id: Uuid, entity: Option<Entity>) -> Result<(), StoreError> {
+        if let Some(cached) = self.state.get_mut().entities.get_mut(&id) {
+            cached.entity = entity;
+        }
+        Ok(())
+    }
+
     fn last_seq(&self) -> Result<u64, StoreError> {
         if let Some(seq) = self.state.borrow().last_seq {
             return Ok(seq);
@@ -532,7 +549,7 @@ impl LogStore for DbLog<'_> {
             sync_log::table
                 .filter(sync_log::project_id.eq(&self.project))
                 .select(diesel::dsl::max(sync_log::seq))
-                .first(&mut **conn)?
+                .get_result(&mut **conn)?
         };
         let seq = max.map_or(0, uint);
         self.state.borrow_mut().last_seq = Some(seq);

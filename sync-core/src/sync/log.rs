@@ -32,7 +32,7 @@
 
 use super::entity::Entity;
 use super::ids::{ConflictId, DeviceId, OpId, UserId};
-use super::merge::{MergeContext, Reason, Refusal, Verdict, merge_into};
+use super::merge::{MergeContext, Reason, Refusal, Verdict, may_spawn, merge_into};
 use super::op::Operation;
 use super::schema::Role;
 use super::value::{FieldValue, Unknown};
@@ -184,6 +184,20 @@ pub trait LogStore {
     fn last_device_seq(&self, device: DeviceId) -> Result<u64, Self::Error>;
     /// An entity's current state.
     fn entity(&self, id: Uuid) -> Result<Option<Entity>, Self::Error>;
+    /// An entity's current state, lent for a merge: a store that keeps entities in memory may
+    /// hand over its own copy instead of cloning it (an interview of 250 answers pushed as 25
+    /// edits would otherwise be copied 25 times). [`push`] gives it back by
+    /// [`record`](Self::record) when the merge changed it, by
+    /// [`restore_entity`](Self::restore_entity) otherwise, before it asks for anything else.
+    /// By default a copy.
+    fn take_entity(&mut self, id: Uuid) -> Result<Option<Entity>, Self::Error> {
+        self.entity(id)
+    }
+    /// Gives back, unchanged, an entity lent by [`take_entity`](Self::take_entity).
+    fn restore_entity(&mut self, id: Uuid, entity: Option<Entity>) -> Result<(), Self::Error> {
+        let _ = (id, entity);
+        Ok(())
+    }
     /// The highest global sequence number assigned (0 when none).
     fn last_seq(&self) -> Result<u64, Self::Error>;
     /// Stores a processed operation and everything it changed.
@@ -267,7 +281,15 @@ fn push_one<S: LogStore>(
     if op.device_seq != expected {
         return Ok(ack(AckStatus::Gap { expected }));
     }
-    let mut slot = store.entity(op.target.id)?;
+    // Borrow the store's own copy of the target, unless the merge may create other entities:
+    // then a part that already exists refuses the operation after the target was changed, and
+    // the store's copy must stay as it was.
+    let spawning = may_spawn(op);
+    let mut slot = if spawning {
+        store.entity(op.target.id)?
+    } else {
+        store.take_entity(op.target.id)?
+    };
     let scope = slot.as_ref().map(|e| e.scope).or(op.declared_scope());
     let refusal = if op.author != who.user {
         Some(Refusal::AuthorMismatch)
@@ -281,10 +303,16 @@ fn push_one<S: LogStore>(
     let merged = match refusal {
         Some(r) => Verdict::Refused(r),
         None => {
+            #[cfg(debug_assertions)]
+            let before = slot.clone();
             let merged = merge_into(&mut slot, op, ctx);
+            debug_assert!(
+                spawning || merged.spawned.is_empty(),
+                "may_spawn() is false for an operation that spawned entities"
+            );
             let mut verdict = merged.verdict;
             for part in &merged.spawned {
-                if store.entity(part.id)?.is_some() {
+                if part.id == op.target.id || store.entity(part.id)?.is_some() {
                     verdict = Verdict::Refused(Refusal::AlreadyExists {
                         kind: part.kind.to_string(),
                         id: part.id,
@@ -316,9 +344,17 @@ fn push_one<S: LogStore>(
                 })?;
                 return Ok(a);
             }
+            #[cfg(debug_assertions)]
+            debug_assert!(
+                spawning || slot == before,
+                "a refused or no-op merge changed its target"
+            );
             verdict
         }
     };
+    if !spawning {
+        store.restore_entity(op.target.id, slot)?;
+    }
     let a = match merged {
         Verdict::Refused(r) => {
             let reason = r.reason();
@@ -483,6 +519,21 @@ impl LogStore for MemoryLog {
 
     fn entity(&self, id: Uuid) -> Result<Option<Entity>, Self::Error> {
         Ok(self.entities.get(&id).map(|(_, e)| e.clone()))
+    }
+
+    fn take_entity(&mut self, id: Uuid) -> Result<Option<Entity>, Self::Error> {
+        // An empty stand-in keeps the entity's place (and its sequence) until it comes back.
+        Ok(self.entities.get_mut(&id).map(|(_, e)| {
+            let stand_in = Entity::new(e.kind.clone(), e.id, e.scope);
+            std::mem::replace(e, stand_in)
+        }))
+    }
+
+    fn restore_entity(&mut self, id: Uuid, entity: Option<Entity>) -> Result<(), Self::Error> {
+        if let (Some((_, slot)), Some(e)) = (self.entities.get_mut(&id), entity) {
+            *slot = e;
+        }
+        Ok(())
     }
 
     fn last_seq(&self) -> Result<u64, Self::Error> {

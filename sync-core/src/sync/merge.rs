@@ -283,6 +283,17 @@ pub fn merge(entity: Option<&Entity>, op: &Operation, ctx: &MergeContext) -> Mer
     }
 }
 
+/// Whether merging `op` may create entities besides its target ([`Merged::spawned`]): a split,
+/// or a resolution that replays queued operations (a queued split among them). For every other
+/// operation `spawned` is empty, which lets a store lend its own copy of the target to
+/// [`merge_into`] instead of cloning it (see [`crate::sync::log::LogStore::take_entity`]).
+pub fn may_spawn(op: &Operation) -> bool {
+    matches!(
+        op.body,
+        OpBody::Split { .. } | OpBody::ResolveConflict { .. }
+    )
+}
+
 /// Merges `op` into the entity in `slot` in place (the server's and the benchmark's hot path; no
 /// copy of the entity). Same decisions as [`merge`]: on `Refused` and `NoOp` the slot is left
 /// exactly as it was.

@@ -35,7 +35,9 @@ pub use ids::{ConflictId, DeviceId, IdMint, OpId, UserId};
 pub use log::{
     Ack, AckStatus, LogError, LogStore, MemoryLog, Principal, RefusalRecord, Scope, pull, push,
 };
-pub use merge::{MergeContext, MergeOutcome, Merged, Reason, Refusal, Verdict, merge, merge_into};
+pub use merge::{
+    MergeContext, MergeOutcome, Merged, Reason, Refusal, Verdict, may_spawn, merge, merge_into,
+};
 pub use op::{Change, Decision, OpBody, Operation, Part, Target};
 pub use replica::{Identity, MemoryReplicaStorage, Replica, ReplicaError, ReplicaStorage};
 pub use schema::{EntityKind, FieldKind, Role, field_kind};

@@ -9,6 +9,7 @@ use crate::db::{self, DbUrl, PoolOptions, migrate};
 use crate::store::{StoreError, users};
 use actix_web::HttpServer;
 use std::io::Write;
+use std::time::Duration;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -76,7 +77,13 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
             return Err(ServeError::Pending(pending));
         }
     }
-    let pool = db::pool(url, &options.pool)?;
+    // Checkpoints of a SQLite log run on a thread of their own, not in committing writers.
+    let checkpointer = db::Checkpointer::start(url, Duration::from_millis(200))?;
+    let mut pool_options = options.pool.clone();
+    if checkpointer.is_some() {
+        pool_options.sqlite.wal_autocheckpoint = db::Checkpointer::BACKSTOP_PAGES;
+    }
+    let pool = db::pool(url, &pool_options)?;
     let accounts = users::count(&mut *pool.get().map_err(StoreError::from)?)?;
     if accounts == 0 {
         eprintln!(

@@ -42,6 +42,7 @@ pub fn run_on(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
         DbConnection::Sqlite(c) => {
             SqlitePragmas {
                 busy_timeout: SQLITE_MIGRATION_WAIT,
+                ..SqlitePragmas::default()
             }
             .apply_sqlite(c)?;
             let applied = c

@@ -88,9 +88,12 @@ pub fn push(
     who: &Principal,
     request: &PushRequest,
 ) -> Result<PushAck, StoreError> {
+    // Encoded before the write lock is taken: only the merge and what depends on it run
+    // serialised.
+    let encoded = store::encode_ops(request)?;
     db::write(conn, |conn| {
         lock_project(conn, project)?;
-        let mut store = DbLog::new(conn, project);
+        let mut store = DbLog::new(conn, project).with_encoded_ops(encoded);
         store.prefetch(request)?;
         let ack = log::push(&mut store, who, request, &merge_context()).map_err(into_store)?;
         store.flush()?;

@@ -82,6 +82,8 @@ struct Pending {
     new_ops: std::collections::HashSet<OpId>,
     new_device_seqs: std::collections::HashSet<(DeviceId, u64)>,
     refusals: Vec<RefusalRow>,
+    /// The operations' JSON, encoded before the push took the write lock.
+    encoded: HashMap<OpId, String>,
 }
 
 type LogRow = (i64, String, Option<String>, Option<i64>, String, String);
@@ -137,6 +139,13 @@ impl<'c> DbLog<'c> {
         }
     }
 
+    /// Uses operations already encoded by [`encode_ops`] for the log.
+    #[must_use]
+    pub fn with_encoded_ops(mut self, encoded: HashMap<OpId, String>) -> Self {
+        self.state.get_mut().encoded = encoded;
+        self
+    }
+
     /// The project id.
     pub fn project(&self) -> &str {
         &self.project
@@ -147,6 +156,7 @@ impl<'c> DbLog<'c> {
     /// that [`LogStore::ack_by_op`] and [`LogStore::ack_by_device_seq`] need no query per
     /// operation (measured: two queries per operation were a third of a push's time).
     pub fn prefetch(&mut self, request: &sync_core::sync::PushRequest) -> Result<(), StoreError> {
+        let last = self.load_device(request.device_id)?;
         let project = self.project.clone();
         let conn: &mut DbConnection = self.conn.get_mut();
         let st = self.state.get_mut();
@@ -167,11 +177,21 @@ impl<'c> DbLog<'c> {
                 }
             }
             let device = request.device_id;
+            // A sequence number beyond the device's last was never stored: the usual push
+            // (new work) needs no query here.
+            for op in chunk.iter().filter(|op| op.device_id == device) {
+                if op.device_seq > last {
+                    st.new_device_seqs.insert((device, op.device_seq));
+                }
+            }
             let seqs: Vec<i64> = chunk
                 .iter()
-                .filter(|op| op.device_id == device)
+                .filter(|op| op.device_id == device && op.device_seq <= last)
                 .filter_map(|op| i64::try_from(op.device_seq).ok())
                 .collect();
+            if seqs.is_empty() {
+                continue;
+            }
             let found: Vec<(Option<i64>, String)> = sync_log::table
                 .filter(sync_log::project_id.eq(&project))
                 .filter(sync_log::device_id.eq(device.to_string()))
@@ -441,6 +461,28 @@ impl<'c> DbLog<'c> {
     }
 }
 
+/// The JSON of each operation of a push, as the log stores it (see [`DbLog::with_encoded_ops`]).
+/// An op id that comes more than once is left out: which of its operations the log keeps
+/// depends on the merge.
+pub fn encode_ops(
+    request: &sync_core::sync::PushRequest,
+) -> Result<HashMap<OpId, String>, StoreError> {
+    let mut encoded = HashMap::with_capacity(request.ops.len());
+    let mut repeated = Vec::new();
+    for op in &request.ops {
+        if encoded
+            .insert(op.op_id, to_json(op, "operation")?)
+            .is_some()
+        {
+            repeated.push(op.op_id);
+        }
+    }
+    for id in repeated {
+        encoded.remove(&id);
+    }
+    Ok(encoded)
+}
+
 /// The row of an entity written at `(seq, ord)`, with the columns copied out for queries.
 fn entity_row(e: &Entity, seq: u64, ord: i32) -> Result<EntityRow, StoreError> {
     Ok((
@@ -564,7 +606,10 @@ impl LogStore for DbLog<'_> {
             self.load_entity(e.id)?;
         }
         let seq = int(r.seq, "sequence number")?;
-        let op_json = to_json(&r.op, "operation")?;
+        let op_json = match self.state.get_mut().encoded.remove(&r.op.op_id) {
+            Some(json) => json,
+            None => to_json(&r.op, "operation")?,
+        };
         let ack_json = to_json(&r.ack, "acknowledgement")?;
         let st = self.state.get_mut();
         st.last_seq = Some(st.last_seq.unwrap_or(0).max(r.seq));

@@ -191,40 +191,60 @@ fn bodies(
     })
 }
 
-/// An entity's current values only, read without its provenance and conflict records: what
-/// coverage and exports need. (A whole entity carries every field's heads and keeps unknown
-/// members through a flattened map, which makes reading it several times slower.)
-#[derive(serde::Deserialize)]
-struct Values {
-    kind: EntityKind,
-    id: uuid::Uuid,
-    scope: uuid::Uuid,
-    #[serde(default)]
-    version: u64,
-    #[serde(default)]
-    deleted: bool,
-    #[serde(default)]
-    fields: BTreeMap<String, FieldValue>,
-}
-
 /// Live entities of a kind with their current values only (no provenance, no conflict records),
-/// by id: for coverage and exports.
+/// by id: for coverage and exports. Reads the `fields` column, a tenth of a listing entity's body
+/// (the rest is every field's provenance), in table order — an index walk in id order costs a
+/// seek per row — and sorts here.
 pub fn entity_values(
     conn: &mut DbConnection,
     project: &str,
     kind: &str,
 ) -> Result<Vec<Entity>, StoreError> {
-    bodies(conn, project, kind, None)?
-        .iter()
-        .map(|b| {
-            let v: Values = serde_json::from_str(b).map_err(|e| json_err("entity", e))?;
-            let mut e = Entity::new(v.kind, v.id, v.scope);
-            e.version = v.version;
-            e.deleted = v.deleted;
-            e.fields = v.fields;
-            Ok(e)
-        })
-        .collect()
+    type Row = (String, String, String, i64, bool, Option<String>);
+    let rows: Vec<Row> = sync_entities::table
+        .filter(sync_entities::project_id.eq(project))
+        .filter(sync_entities::kind.eq(kind))
+        .filter(sync_entities::deleted.eq(false))
+        .select((
+            sync_entities::kind,
+            sync_entities::id,
+            sync_entities::scope,
+            sync_entities::version,
+            sync_entities::deleted,
+            sync_entities::fields,
+        ))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (kind, id, scope, version, deleted, fields) in rows {
+        let uuid = |text: &str, what: &str| {
+            uuid::Uuid::parse_str(text)
+                .map_err(|e| StoreError::Internal(format!("stored {what} {text:?}: {e}")))
+        };
+        let mut e = Entity::new(
+            EntityKind::parse(&kind),
+            uuid(&id, "entity id")?,
+            uuid(&scope, "entity scope")?,
+        );
+        e.version = u64::try_from(version).unwrap_or(0);
+        e.deleted = deleted;
+        e.fields = match fields {
+            Some(f) => serde_json::from_str(&f).map_err(|e| json_err("entity fields", e))?,
+            // Written before the column existed and missed by its migration: the body has them.
+            None => {
+                let body: String = sync_entities::table
+                    .filter(sync_entities::project_id.eq(project))
+                    .filter(sync_entities::id.eq(&id))
+                    .select(sync_entities::body)
+                    .get_result(conn)?;
+                serde_json::from_str::<Entity>(&body)
+                    .map_err(|e| json_err("entity", e))?
+                    .fields
+            }
+        };
+        out.push(e);
+    }
+    out.sort_unstable_by_key(|e| e.id);
+    Ok(out)
 }
 
 /// The listing as it stands now: the project's areas with the live buildings and dwellings (split
@@ -526,6 +546,337 @@ pub fn assign(
             interviewer: interviewer.to_string(),
             task: task.to_string(),
             cases,
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-stage dwelling samples and their reserve
+
+/// Why a reserve replicate cannot be released.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// The project has no sample yet.
+    #[error("the project has no sample")]
+    NoSample,
+    /// The latest sample is multi-stage: its reserve is per PSU and is not released here.
+    #[error(
+        "the latest sample is multi-stage; reserve replicates are released for one-stage dwelling \
+         samples"
+    )]
+    MultiStage,
+    /// The sampling rules refuse (no replicate left, unknown stratum, a frame that changed).
+    #[error(transparent)]
+    Sampling(#[from] sync_core::sampling::SamplingError),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for ReleaseError {
+    fn from(e: diesel::result::Error) -> Self {
+        ReleaseError::Store(e.into())
+    }
+}
+
+/// The frame of a one-stage dwelling sample: the frozen listing's dwellings, stratum = area.
+fn dwelling_frame(listing: &Listing, include_vacant: bool) -> Result<Frame, StoreError> {
+    Frame::from_listing(listing, include_vacant)
+        .map_err(|e| StoreError::Invalid(crate::store::FieldError::new("design", e)))
+}
+
+/// The `create` of a case per selected unit of a one-stage draw whose id is not in `existing`.
+fn dwelling_case_actions(
+    sample: &str,
+    listing: &Listing,
+    frame: &Frame,
+    drawn: &sync_core::sampling::design::Draw,
+    existing: &std::collections::HashSet<String>,
+    form_id: Option<&str>,
+) -> Vec<(Target, OpBody)> {
+    let areas: HashMap<&str, &Area> = listing.areas.iter().map(|a| (a.code.as_str(), a)).collect();
+    let dwellings: HashMap<String, &sync_core::listing::Dwelling> = listing
+        .dwellings
+        .iter()
+        .map(|d| (d.id.to_string(), d))
+        .collect();
+    let mut out = Vec::new();
+    for u in drawn.units.iter().filter(|u| u.selected && u.hits > 0) {
+        let unit = &frame.units()[u.index];
+        if existing.contains(&unit.id) {
+            continue;
+        }
+        let (Some(area), Some(d)) = (areas.get(unit.stratum.as_str()), dwellings.get(&unit.id))
+        else {
+            continue;
+        };
+        let id = derived_id(&[sample, &unit.id]);
+        let case = CaseFields {
+            area: area.id.to_string(),
+            area_code: area.code.clone(),
+            dwelling: unit.id.clone(),
+            household: None,
+            form: form_id.map(str::to_string),
+            form_version: None,
+            stratum: unit.stratum.clone(),
+            psu: area.code.clone(),
+            segment: None,
+            stage_probs: vec![u.prob],
+            base_weight: u.weight.unwrap_or(1.0 / u.prob),
+            replicate: u.replicate,
+            position: d.location,
+            listing_number: d.listing_number,
+        };
+        let mut fields: BTreeMap<String, FieldValue> = case.fields();
+        fields.insert("sample".into(), FieldValue::text(sample));
+        out.push((
+            Target::new(EntityKind::Interview, id),
+            OpBody::Create { scope: id, fields },
+        ));
+    }
+    out
+}
+
+/// Draws a one-stage sample of dwellings from the latest frozen frame with the sampling designs
+/// of `mapframe sample draw` (strata = areas, in listing-number order; a reserve drawn as
+/// replicates); every selected dwelling becomes a case.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_dwellings(
+    conn: &mut DbConnection,
+    project: &str,
+    actor: &Actor,
+    design: &sync_core::sampling::design::Design,
+    include_vacant: bool,
+    seed: u64,
+    form_id: Option<&str>,
+    now: i64,
+) -> Result<SampleSummary, StoreError> {
+    db::write(conn, |conn| {
+        let (frozen, listing) = latest_frame(conn, project)?;
+        let frame = dwelling_frame(&listing, include_vacant)?;
+        let drawn = sync_core::sampling::design::draw(
+            &frame,
+            design,
+            seed,
+            &format!("frame {}", frozen.id),
+        )
+        .map_err(|e| StoreError::Invalid(crate::store::FieldError::new("design", e.to_string())))?;
+        let id = new_id();
+        let body = serde_json::to_string(&drawn.record).map_err(|e| json_err("draw", e))?;
+        diesel::insert_into(samples::table)
+            .values((
+                samples::project_id.eq(project),
+                samples::id.eq(&id),
+                samples::frame_id.eq(&frozen.id),
+                samples::form_id.eq(form_id),
+                samples::draw.eq(body),
+                samples::created_by.eq(&actor.user_id),
+                samples::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        let actions =
+            dwelling_case_actions(&id, &listing, &frame, &drawn, &Default::default(), form_id);
+        let cases = actions.len();
+        sync::act_unscoped(conn, project, actor, &actions, now)?;
+        Ok(SampleSummary {
+            id,
+            frame_id: frozen.id,
+            frame_hash: frozen.hash,
+            seed,
+            psus: drawn.record.strata.iter().filter(|s| s.n > 0).count(),
+            households: drawn.record.drawn.len(),
+            cases,
+        })
+    })
+}
+
+/// A stratum's reserve.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReserveStratum {
+    /// The stratum (area code).
+    pub stratum: String,
+    /// Replicates drawn in all.
+    pub replicates: u32,
+    /// Replicates released so far (the main sample's among them).
+    pub released: u32,
+    /// Dwellings still held in reserve.
+    pub held: usize,
+}
+
+/// The reserve of the latest sample.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReserveState {
+    /// The sample's id.
+    pub sample: String,
+    /// Strata drawn with a reserve.
+    pub strata: Vec<ReserveStratum>,
+    /// Every release so far, with its note.
+    #[schema(value_type = Vec<Object>)]
+    pub releases: Vec<sync_core::sampling::design::Release>,
+}
+
+/// What a release did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReleaseSummary {
+    /// The reserve after the release.
+    pub reserve: ReserveState,
+    /// Cases created for the released dwellings.
+    pub cases: usize,
+    /// Cases already in the field whose probability and base weight were brought up to date.
+    pub reweighted: usize,
+    /// Cases whose new probability and weight wait in a conflict record for a supervisor
+    /// (approved ones: nothing changes an approved interview but a reopen).
+    pub held_for_review: usize,
+}
+
+fn latest_sample(
+    conn: &mut DbConnection,
+    project: &str,
+) -> Result<(String, String, Option<String>, String), ReleaseError> {
+    samples::table
+        .filter(samples::project_id.eq(project))
+        .order(samples::created_at.desc())
+        .select((
+            samples::id,
+            samples::frame_id,
+            samples::form_id,
+            samples::draw,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or(ReleaseError::NoSample)
+}
+
+fn selection_record(
+    draw: &str,
+) -> Result<sync_core::sampling::design::SelectionRecord, ReleaseError> {
+    let value: serde_json::Value = serde_json::from_str(draw).map_err(|e| json_err("draw", e))?;
+    if value.get("format").is_none() {
+        return Err(ReleaseError::MultiStage);
+    }
+    Ok(serde_json::from_value(value).map_err(|e| json_err("draw", e))?)
+}
+
+fn reserve_state(
+    sample: &str,
+    record: &sync_core::sampling::design::SelectionRecord,
+) -> ReserveState {
+    ReserveState {
+        sample: sample.to_string(),
+        strata: record
+            .strata
+            .iter()
+            .filter(|s| s.replicates > 0)
+            .map(|s| ReserveStratum {
+                stratum: s.name.clone(),
+                replicates: s.replicates,
+                released: s.released,
+                held: record
+                    .drawn
+                    .iter()
+                    .filter(|u| u.stratum == s.name && !u.released)
+                    .count(),
+            })
+            .collect(),
+        releases: record.releases.clone(),
+    }
+}
+
+/// The reserve of the project's latest sample.
+pub fn reserve(conn: &mut DbConnection, project: &str) -> Result<ReserveState, ReleaseError> {
+    let (id, _, _, draw) = latest_sample(conn, project)?;
+    Ok(reserve_state(&id, &selection_record(&draw)?))
+}
+
+/// Releases the next reserve replicate of `stratum` (of every stratum with one left when
+/// `None`) of the latest one-stage sample: the draw is re-run from its record with one more
+/// replicate (verifying the frame by its hash), the newly selected dwellings become cases, and the
+/// cases already in the field get their new inclusion probability and base weight.
+pub fn release(
+    conn: &mut DbConnection,
+    project: &str,
+    actor: &Actor,
+    stratum: Option<&str>,
+    note: &str,
+    now: i64,
+) -> Result<ReleaseSummary, ReleaseError> {
+    db::write(conn, |conn| {
+        sync::lock_project(conn, project)?;
+        let (id, frame_id, form_id, draw) = latest_sample(conn, project)?;
+        let record = selection_record(&draw)?;
+        let listing: String = frames::table
+            .filter(frames::project_id.eq(project))
+            .filter(frames::id.eq(&frame_id))
+            .select(frames::listing)
+            .get_result(conn)?;
+        let listing: Listing = serde_json::from_str(&listing).map_err(|e| json_err("frame", e))?;
+        let include_vacant = record.frame.columns.id == sync_core::sampling::frame::LISTING_ID;
+        let frame = dwelling_frame(&listing, include_vacant)?;
+        let drawn = sync_core::sampling::design::release(&record, &frame, stratum, note)?;
+        let before: std::collections::HashSet<String> = record
+            .drawn
+            .iter()
+            .filter(|u| u.released && u.hits > 0)
+            .map(|u| u.id.clone())
+            .collect();
+        let creates =
+            dwelling_case_actions(&id, &listing, &frame, &drawn, &before, form_id.as_deref());
+        // Cases already in the field: their probability changed with the released replicate.
+        let mut edits = Vec::new();
+        for u in drawn.units.iter().filter(|u| u.selected && u.hits > 0) {
+            let unit = &frame.units()[u.index];
+            if !before.contains(&unit.id) {
+                continue;
+            }
+            let case = derived_id(&[&id, &unit.id]);
+            let Some(e) =
+                sync::query::entity(conn, project, case, &sync_core::sync::log::Scope::All)?
+            else {
+                continue;
+            };
+            let weight = u.weight.unwrap_or(1.0 / u.prob);
+            let mut changes = Vec::new();
+            for (path, new) in [
+                (fieldwork::stage_prob(1), FieldValue::Float(u.prob)),
+                (field::BASE_WEIGHT.to_string(), FieldValue::Float(weight)),
+            ] {
+                let old = e.get(&path).cloned().unwrap_or(FieldValue::Null);
+                if old != new {
+                    changes.push(sync_core::sync::Change::new(path, old, new));
+                }
+            }
+            if changes.is_empty() {
+                continue;
+            }
+            edits.push((
+                Target::new(EntityKind::Interview, case),
+                OpBody::Edit { changes },
+            ));
+        }
+        let cases = creates.len();
+        sync::act_unscoped(conn, project, actor, &creates, now)?;
+        let acks = sync::act_unscoped(conn, project, actor, &edits, now)?;
+        let reweighted = acks
+            .iter()
+            .filter(|a| matches!(a.status, AckStatus::Applied { .. }))
+            .count();
+        let held = acks
+            .iter()
+            .filter(|a| matches!(a.status, AckStatus::Conflict { .. }))
+            .count();
+        let body = serde_json::to_string(&drawn.record).map_err(|e| json_err("draw", e))?;
+        diesel::update(
+            samples::table
+                .filter(samples::project_id.eq(project))
+                .filter(samples::id.eq(&id)),
+        )
+        .set(samples::draw.eq(body))
+        .execute(conn)?;
+        Ok(ReleaseSummary {
+            reserve: reserve_state(&id, &drawn.record),
+            cases,
+            reweighted,
+            held_for_review: held,
         })
     })
 }

@@ -1,18 +1,22 @@
 //! The frame and the sample over HTTP: listing import (GeoJSON, with an explicit `crs`) and
-//! export, areas, the self-check report, frame freeze, multi-stage draws that create cases, and
-//! assignments. Supervisors and administrators; areas are readable by anyone signed in (phones
+//! export, areas, the self-check report, frame freeze, draws that create cases (multi-stage, or
+//! one stage of dwellings with a reserve and its release), and assignments. Supervisors and administrators; areas are readable by anyone signed in (phones
 //! draw their boundaries).
 
 use super::error::Located;
 use super::{ApiError, AppState, Json, Problem};
 use crate::auth::{Actor, Role};
-use crate::fieldwork::{self, AssignmentSummary, FrozenFrame, ImportSummary, SampleSummary};
+use crate::fieldwork::{
+    self, AssignmentSummary, FrozenFrame, ImportSummary, ReleaseError, ReleaseSummary,
+    ReserveState, SampleSummary,
+};
 use crate::store::{projects, users};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use sync_core::crs::Crs;
 use sync_core::listing::geojson::{ExportOptions, ImportOptions, read_listing, write_listing};
 use sync_core::listing::{Listing, geojson::ImportErrors};
+use sync_core::sampling::design::Design;
 use sync_core::sampling::multistage::MultiStageDesign;
 use sync_core::selfcheck::{CheckOptions, check};
 
@@ -260,22 +264,55 @@ pub async fn freeze(
     Ok(HttpResponse::Created().json(frame))
 }
 
+/// Which kind of sample a draw makes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawStage {
+    /// PSUs (areas), optionally a segment, a take of dwellings, households: `design` as
+    /// `mapframe sample multistage` writes it.
+    #[default]
+    Multistage,
+    /// One stage: the frame's dwellings with the designs of `mapframe sample draw` (SRS,
+    /// systematic, PPS; strata = areas in listing-number order; a reserve drawn as replicates,
+    /// released with `POST …/reserve/release`).
+    Dwellings,
+}
+
 /// A sample to draw from the latest frozen frame.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DrawRequest {
     /// The seed (kept with the draw; the same seed and frame give the same sample).
     pub seed: u64,
-    /// The multi-stage design (PSUs, segment, take, reserve, households) as
-    /// `mapframe sample multistage` writes it.
+    /// `multistage` (the default) or `dwellings`.
+    #[serde(default)]
+    pub stage: DrawStage,
+    /// The design, as the stage says.
     #[schema(value_type = Object)]
-    pub design: MultiStageDesign,
+    pub design: serde_json::Value,
+    /// For `dwellings`: whether vacant dwellings are in the frame (default: yes).
+    #[serde(default = "yes")]
+    pub include_vacant: bool,
     /// The form the cases are to be interviewed with.
     #[serde(default)]
     pub form_id: Option<String>,
 }
 
-/// Draws a multi-stage sample from the latest frozen frame; every released household becomes a
-/// case with its design variables.
+fn yes() -> bool {
+    true
+}
+
+fn design_of<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| ApiError::InvalidField {
+        field: Some(match e.path().to_string().as_str() {
+            "." => "design".to_string(),
+            path => format!("design.{path}"),
+        }),
+        detail: e.inner().to_string(),
+    })
+}
+
+/// Draws a sample from the latest frozen frame; every released household (multi-stage) or
+/// selected dwelling (one stage) becomes a case with its design variables.
 #[utoipa::path(
     post,
     path = "/api/v1/projects/{project}/samples",
@@ -303,22 +340,149 @@ pub async fn draw(
     let body = body.into_inner();
     let now = crate::db::now_ms();
     let who = actor.clone();
-    let sample = state
+    let form_id = body.form_id.clone();
+    let sample = match body.stage {
+        DrawStage::Multistage => {
+            let design: MultiStageDesign = design_of(body.design)?;
+            state
+                .db(move |conn| {
+                    projects::by_id(conn, &project)?;
+                    fieldwork::draw(
+                        conn,
+                        &project,
+                        &who,
+                        &design,
+                        body.seed,
+                        form_id.as_deref(),
+                        now,
+                    )
+                })
+                .await?
+        }
+        DrawStage::Dwellings => {
+            let design: Design = design_of(body.design)?;
+            state
+                .db(move |conn| {
+                    projects::by_id(conn, &project)?;
+                    fieldwork::draw_dwellings(
+                        conn,
+                        &project,
+                        &who,
+                        &design,
+                        body.include_vacant,
+                        body.seed,
+                        form_id.as_deref(),
+                        now,
+                    )
+                })
+                .await?
+        }
+    };
+    tracing::info!(by = %actor.username, ?sample, "sample drawn");
+    Ok(HttpResponse::Created().json(sample))
+}
+
+fn release_error(e: ReleaseError) -> ApiError {
+    match e {
+        ReleaseError::NoSample => ApiError::conflict("no_sample", e.to_string()),
+        ReleaseError::MultiStage => ApiError::conflict("multistage_reserve", e.to_string()),
+        ReleaseError::Sampling(s) => ApiError::conflict(s.code(), s.to_string()),
+        ReleaseError::Store(s) => s.into(),
+    }
+}
+
+/// The reserve of the project's latest sample: per stratum, replicates drawn, released and
+/// dwellings still held, and every release with its note.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project}/reserve",
+    operation_id = "getReserve",
+    tag = "frame",
+    security(("bearer" = [])),
+    params(("project" = String, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The reserve", body = ReserveState),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a supervisor or administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No sample yet (`no_sample`), or a multi-stage one (`multistage_reserve`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reserve(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    supervisor(&actor)?;
+    let project = path.into_inner();
+    let reserve = state
         .db(move |conn| {
             projects::by_id(conn, &project)?;
-            fieldwork::draw(
+            Ok(fieldwork::reserve(conn, &project))
+        })
+        .await?
+        .map_err(release_error)?;
+    Ok(HttpResponse::Ok().json(reserve))
+}
+
+/// A release of reserve replicates.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReleaseRequest {
+    /// The stratum (area code) whose next replicate to release; every stratum with one left
+    /// when absent.
+    #[serde(default)]
+    pub stratum: Option<String>,
+    /// Why (kept with the release).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Releases the next reserve replicate of a stratum (or of every stratum with one left) of the
+/// latest one-stage sample: the draw is re-run from its record, the released dwellings become
+/// cases, and the cases in the field get their new probability and base weight.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/reserve/release",
+    operation_id = "releaseReserve",
+    tag = "frame",
+    security(("bearer" = [])),
+    params(("project" = String, Path, description = "Project id")),
+    request_body = ReleaseRequest,
+    responses(
+        (status = 200, description = "Released", body = ReleaseSummary),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a supervisor or administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing to release (`no_reserve_left`, `unknown_stratum`, `no_sample`, `multistage_reserve`) or a frame that changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn release(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: Json<ReleaseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    supervisor(&actor)?;
+    let project = path.into_inner();
+    let body = body.into_inner();
+    let now = crate::db::now_ms();
+    let who = actor.clone();
+    let summary = state
+        .db(move |conn| {
+            projects::by_id(conn, &project)?;
+            Ok(fieldwork::release(
                 conn,
                 &project,
                 &who,
-                &body.design,
-                body.seed,
-                body.form_id.as_deref(),
+                body.stratum.as_deref(),
+                &body.note,
                 now,
-            )
+            ))
         })
-        .await?;
-    tracing::info!(by = %actor.username, ?sample, "sample drawn");
-    Ok(HttpResponse::Created().json(sample))
+        .await?
+        .map_err(release_error)?;
+    tracing::info!(by = %actor.username, cases = summary.cases, "reserve released");
+    Ok(HttpResponse::Ok().json(summary))
 }
 
 /// An assignment of an area to an interviewer.

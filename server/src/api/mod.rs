@@ -155,6 +155,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/projects/{project}/selfcheck"),
     ("post", "/api/v1/projects/{project}/frames"),
     ("post", "/api/v1/projects/{project}/samples"),
+    ("get", "/api/v1/projects/{project}/reserve"),
+    ("post", "/api/v1/projects/{project}/reserve/release"),
     ("post", "/api/v1/projects/{project}/assignments"),
     ("get", "/api/v1/projects/{project}/coverage"),
     ("get", "/api/v1/projects/{project}/coverage.geojson"),
@@ -209,6 +211,8 @@ pub const ROUTES: &[(&str, &str)] = &[
         frame::selfcheck,
         frame::freeze,
         frame::draw,
+        frame::reserve,
+        frame::release,
         frame::assign,
         coverage::report,
         coverage::map,
@@ -320,6 +324,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/v1/projects/{project}/frames").route(web::post().to(frame::freeze)),
     )
     .service(web::resource("/api/v1/projects/{project}/samples").route(web::post().to(frame::draw)))
+    .service(
+        web::resource("/api/v1/projects/{project}/reserve").route(web::get().to(frame::reserve)),
+    )
+    .service(
+        web::resource("/api/v1/projects/{project}/reserve/release")
+            .route(web::post().to(frame::release)),
+    )
     .service(
         web::resource("/api/v1/projects/{project}/assignments")
             .route(web::post().to(frame::assign)),

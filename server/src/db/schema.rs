@@ -99,6 +99,8 @@ diesel::table! {
         area -> Nullable<Text>,
         open_conflicts -> Integer,
         body -> Text,
+        /// The body's current values alone (`fields`), for coverage and exports.
+        fields -> Nullable<Text>,
     }
 }
 

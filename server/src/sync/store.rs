@@ -101,6 +101,7 @@ type EntityRow = (
     Option<String>,
     i32,
     String,
+    String,
 );
 
 fn int(v: u64, what: &str) -> Result<i64, StoreError> {
@@ -267,8 +268,8 @@ impl<'c> DbLog<'c> {
             if cached.stored {
                 let (
                     id,
-                    kind,
-                    scope,
+                    _kind,
+                    _scope,
                     version,
                     last_seq,
                     ord,
@@ -278,15 +279,16 @@ impl<'c> DbLog<'c> {
                     area,
                     open,
                     body,
+                    fields,
                 ) = row;
+                // An entity's kind and scope never change (the merge refuses an operation of
+                // another kind): not rewriting them spares their indexes.
                 diesel::update(
                     sync_entities::table
                         .filter(sync_entities::project_id.eq(&project))
                         .filter(sync_entities::id.eq(&id)),
                 )
                 .set((
-                    sync_entities::kind.eq(kind),
-                    sync_entities::scope.eq(scope),
                     sync_entities::version.eq(version),
                     sync_entities::last_seq.eq(last_seq),
                     sync_entities::ord.eq(ord),
@@ -296,6 +298,7 @@ impl<'c> DbLog<'c> {
                     sync_entities::area.eq(area),
                     sync_entities::open_conflicts.eq(open),
                     sync_entities::body.eq(body),
+                    sync_entities::fields.eq(fields),
                 ))
                 .execute(conn)?;
             } else {
@@ -319,6 +322,7 @@ impl<'c> DbLog<'c> {
                         area,
                         open,
                         body,
+                        fields,
                     )| {
                         (
                             sync_entities::project_id.eq(&project),
@@ -334,6 +338,7 @@ impl<'c> DbLog<'c> {
                             sync_entities::area.eq(area.as_deref()),
                             sync_entities::open_conflicts.eq(*open),
                             sync_entities::body.eq(body),
+                            sync_entities::fields.eq(fields),
                         )
                     },
                 )
@@ -500,6 +505,7 @@ fn entity_row(e: &Entity, seq: u64, ord: i32) -> Result<EntityRow, StoreError> {
             .map(str::to_string),
         i32::try_from(e.open_conflicts().count()).unwrap_or(i32::MAX),
         to_json(e, "entity")?,
+        to_json(&e.fields, "entity fields")?,
     ))
 }
 

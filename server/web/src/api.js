@@ -137,11 +137,11 @@ export const api = {
   /** → [{seq, device, author, scope, reason: {code, message}, op}] */
   refusals: async (p) => items(await request('GET', `${project(p)}/refusals`)),
 
-  // Reserve replicates: not on the server yet. The page shows the section disabled while this
-  // answers 404.
+  /** → {sample, strata: [{stratum, replicates, released, held}], releases: [{stratum, replicate, note}]} */
   reserve: (p) => request('GET', `${project(p)}/reserve`),
-  releaseReserve: (p, note) =>
-    request('POST', `${project(p)}/reserve/release`, { body: { note } }),
+  /** Releases the next replicate of `stratum` (of every stratum with one left when empty). */
+  releaseReserve: (p, stratum, note) =>
+    request('POST', `${project(p)}/reserve/release`, { body: stratum ? { stratum, note } : { note } }),
 
   /** Export addresses (downloaded with the token by `download`). */
   exportInterviewsUrl: (p, formId, labels) =>

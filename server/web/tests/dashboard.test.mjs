@@ -57,7 +57,8 @@ function statusCounts(geojson) {
   return counts;
 }
 
-// Requests the page may see fail on purpose (the reserve endpoint does not exist yet).
+// Requests the page may see fail on purpose (the demo's sample is multi-stage: its reserve
+// answers 409).
 // Names of accounts are looked up one by one and may be out of reach.
 const EXPECTED_FAILURES = [/\/reserve(\/|$)/, /\/api\/v1\/users\//];
 

@@ -326,3 +326,135 @@ fn a_survey_from_listing_to_exports_on_postgres() {
     let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
     story(&server);
 }
+
+/// A one-stage dwelling sample with a reserve: releasing a replicate creates cases for its
+/// dwellings and brings the probability and weight of the stratum's cases up to date; nothing is
+/// left to release at the end.
+fn reserve_story(server: &ServerProcess) {
+    let c = server.client();
+    let admin = c.sign_in("admin", PASSWORD).unwrap();
+    let sup: Client = c.sign_in("sup", PASSWORD).unwrap();
+    let p = ok(
+        admin.post(
+            "/api/v1/projects",
+            &json!({"code": "rs", "name": "Reserve"}),
+        ),
+        201,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let api = |path: &str| format!("/api/v1/projects/{p}{path}");
+    let listing = city(&CityOptions {
+        areas: 3,
+        buildings_per_area: 10,
+        dwellings_per_building: 6,
+        ..CityOptions::default()
+    });
+    ok(
+        sup.post_raw(
+            &api("/listing"),
+            "application/geo+json",
+            write_listing(&listing, &ExportOptions::default()).into_bytes(),
+        ),
+        201,
+    );
+    // Before any sample: nothing to release.
+    assert_eq!(sup.get(&api("/reserve")).status, 409);
+    ok(sup.post(&api("/frames"), &json!({})), 201);
+    let bad = sup.post(
+        &api("/samples"),
+        &json!({"seed": 5, "stage": "dwellings", "design": {"method": "srs", "size": {"per_stratum": "four"}}}),
+    );
+    assert_eq!(bad.status, 422, "{bad}");
+    assert_eq!(bad.json()["code"], "invalid_field");
+    assert!(
+        bad.json()["field"].as_str().unwrap().starts_with("design"),
+        "{bad}"
+    );
+    let design = json!({"method": "srs", "size": {"per_stratum": 4},
+                        "reserve": {"units": 4, "replicate_size": 2}});
+    let sample = ok(
+        sup.post(
+            &api("/samples"),
+            &json!({"seed": 5, "stage": "dwellings", "design": design}),
+        ),
+        201,
+    );
+    assert_eq!(sample["cases"], 12, "{sample:#}");
+    let reserve = ok(sup.get(&api("/reserve")), 200);
+    let strata = reserve["strata"].as_array().unwrap().clone();
+    assert_eq!(strata.len(), 3, "{reserve:#}");
+    for s in &strata {
+        assert_eq!(s["held"], 4, "{s}");
+        assert_eq!(s["replicates"], 4, "{s}");
+        assert_eq!(s["released"], 2, "{s}");
+    }
+    let stratum = strata[0]["stratum"].as_str().unwrap().to_string();
+    let cases_of = |stratum: &str| -> Vec<Value> {
+        items(&ok(sup.get(&api("/interviews?limit=500")), 200))
+            .iter()
+            .map(|c| {
+                ok(
+                    sup.get(&api(&format!("/interviews/{}", c["id"].as_str().unwrap()))),
+                    200,
+                )
+            })
+            .filter(|e| e["fields"]["design/stratum"] == stratum)
+            .collect()
+    };
+    let p1 = |e: &Value| e["fields"]["design/p1"].as_f64().unwrap();
+    let before = cases_of(&stratum);
+    assert_eq!(before.len(), 4);
+
+    let released = ok(
+        sup.post(
+            &api("/reserve/release"),
+            &json!({"stratum": stratum, "note": "refusals in the towers"}),
+        ),
+        200,
+    );
+    assert_eq!(released["cases"], 2, "{released:#}");
+    assert_eq!(released["reweighted"], 4, "{released:#}");
+    let after = cases_of(&stratum);
+    assert_eq!(after.len(), 6);
+    for e in &after {
+        // SRS within the stratum: 6 of N instead of 4 of N.
+        assert!((p1(e) - p1(&before[0]) * 1.5).abs() < 1e-12, "{e:#}");
+        let w = e["fields"]["design/weight"].as_f64().unwrap();
+        assert!((w * p1(e) - 1.0).abs() < 1e-9, "{e:#}");
+    }
+    let reserve = ok(sup.get(&api("/reserve")), 200);
+    assert_eq!(reserve["releases"][0]["note"], "refusals in the towers");
+    // The last replicate of every stratum at once, then nothing is left.
+    let all = ok(sup.post(&api("/reserve/release"), &json!({})), 200);
+    assert_eq!(all["cases"], 6, "{all:#}");
+    let none = sup.post(&api("/reserve/release"), &json!({"stratum": stratum}));
+    assert_eq!(none.status, 409, "{none}");
+    assert_eq!(none.json()["code"], "no_reserve_left");
+    let unknown = sup.post(&api("/reserve/release"), &json!({"stratum": "nowhere"}));
+    assert_eq!(unknown.status, 409, "{unknown}");
+    assert_eq!(unknown.json()["code"], "unknown_stratum");
+    assert_eq!(
+        items(&ok(sup.get(&api("/interviews?limit=500")), 200)).len(),
+        20
+    );
+}
+
+#[test]
+fn a_dwelling_sample_releases_its_reserve_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("mapframe.db").display());
+    seed(&db);
+    let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
+    reserve_story(&server);
+}
+
+#[test]
+fn a_dwelling_sample_releases_its_reserve_on_postgres() {
+    let pg = PgCluster::start().expect("PostgreSQL is needed for this test (install postgresql)");
+    let db = fresh_pg_database(&pg, "reserve");
+    seed(&db);
+    let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
+    reserve_story(&server);
+}

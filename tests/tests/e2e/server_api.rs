@@ -374,6 +374,14 @@ fn permission_matrix(f: &Fixture) {
                 Some(draw.clone()),
                 [401, 201, 201, 403],
             ),
+            // a multi-stage sample: its reserve is not released over this endpoint
+            ("GET", format!("{base}/reserve"), None, [401, 409, 409, 403]),
+            (
+                "POST",
+                format!("{base}/reserve/release"),
+                Some(json!({"note": "low response"})),
+                [401, 409, 409, 403],
+            ),
             // an interviewer of the supervisor's team, and one of another team
             (
                 "POST",
@@ -716,6 +724,7 @@ fn the_openapi_document_describes_every_route_and_swagger_ui_shows_it() {
             "GET /api/v1/projects/{project}/interviews/{id}",
             "GET /api/v1/projects/{project}/listing",
             "GET /api/v1/projects/{project}/refusals",
+            "GET /api/v1/projects/{project}/reserve",
             "GET /api/v1/projects/{project}/selfcheck",
             "GET /api/v1/users",
             "GET /api/v1/users/{id}",
@@ -729,6 +738,7 @@ fn the_openapi_document_describes_every_route_and_swagger_ui_shows_it() {
             "POST /api/v1/projects/{project}/interviews/{id}/reopen",
             "POST /api/v1/projects/{project}/interviews/{id}/return",
             "POST /api/v1/projects/{project}/listing",
+            "POST /api/v1/projects/{project}/reserve/release",
             "POST /api/v1/projects/{project}/samples",
             "POST /api/v1/projects/{project}/sync/pull",
             "POST /api/v1/projects/{project}/sync/push",

@@ -1,0 +1,2 @@
+DROP INDEX sync_entities_kind;
+ALTER TABLE sync_entities DROP COLUMN "fields";

@@ -722,6 +722,9 @@ pub struct ReleaseSummary {
     pub reserve: ReserveState,
     /// Cases created for the released dwellings.
     pub cases: usize,
+    /// Of these, cases given to the interviewer who holds their area (the only one
+    /// interviewing it).
+    pub assigned: usize,
     /// Cases already in the field whose probability and base weight were brought up to date.
     pub reweighted: usize,
     /// Cases whose new probability and weight wait in a conflict record for a supervisor
@@ -819,8 +822,37 @@ pub fn release(
             .filter(|u| u.released && u.hits > 0)
             .map(|u| u.id.clone())
             .collect();
-        let creates =
+        let mut creates =
             dwelling_case_actions(&id, &listing, &frame, &drawn, &before, form_id.as_deref());
+        // A released dwelling in an area one interviewer is interviewing goes to them; where
+        // several share the area (or nobody has it yet) the supervisor assigns.
+        let mut holders: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
+        for a in entity_values(conn, project, "assignment")? {
+            if let (Some("interviewing"), Some(area), Some(who)) = (
+                a.text(field::TASK),
+                a.text(field::AREA),
+                a.text(field::INTERVIEWER),
+            ) {
+                holders
+                    .entry(area.to_string())
+                    .or_default()
+                    .insert(who.to_string());
+            }
+        }
+        let mut assigned = 0;
+        for (_, body) in &mut creates {
+            if let OpBody::Create { fields, .. } = body {
+                let area = fields.get(field::AREA).and_then(FieldValue::as_text);
+                if let Some(only) = area
+                    .and_then(|a| holders.get(a))
+                    .filter(|h| h.len() == 1)
+                    .and_then(|h| h.first())
+                {
+                    fields.insert(field::INTERVIEWER.into(), FieldValue::text(only.clone()));
+                    assigned += 1;
+                }
+            }
+        }
         // Cases already in the field: their probability changed with the released replicate.
         let mut edits = Vec::new();
         for u in drawn.units.iter().filter(|u| u.selected && u.hits > 0) {
@@ -875,6 +907,7 @@ pub fn release(
         Ok(ReleaseSummary {
             reserve: reserve_state(&id, &drawn.record),
             cases,
+            assigned,
             reweighted,
             held_for_review: held,
         })

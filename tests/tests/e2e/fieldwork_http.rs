@@ -406,6 +406,15 @@ fn reserve_story(server: &ServerProcess) {
     let p1 = |e: &Value| e["fields"]["design/p1"].as_f64().unwrap();
     let before = cases_of(&stratum);
     assert_eq!(before.len(), 4);
+    // One interviewer holds the stratum's area: the dwellings released there go to them.
+    let held_by = ok(
+        sup.post(
+            &api("/assignments"),
+            &json!({"interviewer": "int1", "area": stratum}),
+        ),
+        201,
+    );
+    assert_eq!(held_by["cases"], 4, "{held_by:#}");
 
     let released = ok(
         sup.post(
@@ -416,9 +425,11 @@ fn reserve_story(server: &ServerProcess) {
     );
     assert_eq!(released["cases"], 2, "{released:#}");
     assert_eq!(released["reweighted"], 4, "{released:#}");
+    assert_eq!(released["assigned"], 2, "{released:#}");
     let after = cases_of(&stratum);
     assert_eq!(after.len(), 6);
     for e in &after {
+        assert_eq!(e["fields"]["interviewer"], held_by["interviewer"], "{e:#}");
         // SRS within the stratum: 6 of N instead of 4 of N.
         assert!((p1(e) - p1(&before[0]) * 1.5).abs() < 1e-12, "{e:#}");
         let w = e["fields"]["design/weight"].as_f64().unwrap();

@@ -91,6 +91,19 @@ impl Client {
         }
     }
 
+    /// The same client, giving each request up to `limit` (60 s by default).
+    pub fn with_timeout(&self, limit: Duration) -> Client {
+        Client {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(limit))
+                .max_redirects(0)
+                .build()
+                .into(),
+            ..self.clone()
+        }
+    }
+
     /// The same client sending `Authorization: Bearer <token>`.
     pub fn with_token(&self, token: &str) -> Client {
         Client {

@@ -315,7 +315,12 @@ fn coverage(backend: &str, db: &str) {
     migrate(db);
     add_user(db, "admin", "admin", None, PASSWORD);
     let server = ServerProcess::start(db).unwrap_or_else(|e| panic!("{e}"));
-    let admin = server.client().sign_in("admin", PASSWORD).unwrap();
+    // Freezing a million dwellings takes longer than the client's usual minute.
+    let admin = server
+        .client()
+        .sign_in("admin", PASSWORD)
+        .unwrap()
+        .with_timeout(Duration::from_secs(1800));
     let project = admin
         .post(
             "/api/v1/projects",

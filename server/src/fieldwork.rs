@@ -728,9 +728,9 @@ pub struct ReleaseSummary {
     pub assigned: usize,
     /// Cases already in the field whose probability and base weight were brought up to date.
     pub reweighted: usize,
-    /// Cases whose new probability and weight wait in a conflict record for a supervisor
-    /// (approved ones: nothing changes an approved interview but a reopen).
-    pub held_for_review: usize,
+    /// Approved cases whose design variables were left as approved (nothing changes an
+    /// approved interview but a reopen); the sample's selection record has their probability.
+    pub approved_unchanged: usize,
 }
 
 fn latest_sample(
@@ -856,6 +856,7 @@ pub fn release(
         }
         // Cases already in the field: their probability changed with the released replicate.
         let mut edits = Vec::new();
+        let mut approved_unchanged = 0;
         for u in drawn.units.iter().filter(|u| u.selected && u.hits > 0) {
             let unit = &frame.units()[u.index];
             if !before.contains(&unit.id) {
@@ -881,6 +882,12 @@ pub fn release(
             if changes.is_empty() {
                 continue;
             }
+            // Nothing changes an approved interview but a reopen: its design variables stay as
+            // they were approved (the selection record keeps the probabilities of the release).
+            if e.status() == Some("approved") {
+                approved_unchanged += 1;
+                continue;
+            }
             edits.push((
                 Target::new(EntityKind::Interview, case),
                 OpBody::Edit { changes },
@@ -893,10 +900,7 @@ pub fn release(
             .iter()
             .filter(|a| matches!(a.status, AckStatus::Applied { .. }))
             .count();
-        let held = acks
-            .iter()
-            .filter(|a| matches!(a.status, AckStatus::Conflict { .. }))
-            .count();
+
         let body = serde_json::to_string(&drawn.record).map_err(|e| json_err("draw", e))?;
         diesel::update(
             samples::table
@@ -910,7 +914,7 @@ pub fn release(
             cases,
             assigned,
             reweighted,
-            held_for_review: held,
+            approved_unchanged,
         })
     })
 }

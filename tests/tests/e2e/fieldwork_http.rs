@@ -426,6 +426,7 @@ fn reserve_story(server: &ServerProcess) {
     assert_eq!(released["cases"], 2, "{released:#}");
     assert_eq!(released["reweighted"], 4, "{released:#}");
     assert_eq!(released["assigned"], 2, "{released:#}");
+    assert_eq!(released["approved_unchanged"], 0, "{released:#}");
     let after = cases_of(&stratum);
     assert_eq!(after.len(), 6);
     for e in &after {

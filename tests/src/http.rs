@@ -160,7 +160,7 @@ impl Client {
         let bytes = response
             .into_body()
             .with_config()
-            .limit(64 << 20)
+            .limit(1 << 30)
             .read_to_vec()
             .unwrap_or_else(|e| panic!("{method} {path}: cannot read the body: {e}"));
         Reply {

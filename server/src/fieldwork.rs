@@ -377,6 +377,36 @@ pub struct SampleSummary {
     pub cases: usize,
 }
 
+fn bad_design(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(crate::store::FieldError::new("design", e.to_string()))
+}
+
+/// Stores a draw (a multi-stage draw, or a one-stage selection record) and returns its id.
+fn store_sample(
+    conn: &mut DbConnection,
+    project: &str,
+    actor: &Actor,
+    frame_id: &str,
+    form_id: Option<&str>,
+    draw: &impl serde::Serialize,
+    now: i64,
+) -> Result<String, StoreError> {
+    let id = new_id();
+    let body = serde_json::to_string(draw).map_err(|e| json_err("draw", e))?;
+    diesel::insert_into(samples::table)
+        .values((
+            samples::project_id.eq(project),
+            samples::id.eq(&id),
+            samples::frame_id.eq(frame_id),
+            samples::form_id.eq(form_id),
+            samples::draw.eq(body),
+            samples::created_by.eq(&actor.user_id),
+            samples::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
 /// Draws a multi-stage sample from the latest frozen frame and creates a case for every released
 /// household, with its design variables.
 pub fn draw(
@@ -390,22 +420,8 @@ pub fn draw(
 ) -> Result<SampleSummary, StoreError> {
     db::write(conn, |conn| {
         let (frame, listing) = latest_frame(conn, project)?;
-        let drawn = draw_multistage(&listing, design, seed).map_err(|e| {
-            StoreError::Invalid(crate::store::FieldError::new("design", e.to_string()))
-        })?;
-        let id = new_id();
-        let body = serde_json::to_string(&drawn).map_err(|e| json_err("draw", e))?;
-        diesel::insert_into(samples::table)
-            .values((
-                samples::project_id.eq(project),
-                samples::id.eq(&id),
-                samples::frame_id.eq(&frame.id),
-                samples::form_id.eq(form_id),
-                samples::draw.eq(body),
-                samples::created_by.eq(&actor.user_id),
-                samples::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        let drawn = draw_multistage(&listing, design, seed).map_err(bad_design)?;
+        let id = store_sample(conn, project, actor, &frame.id, form_id, &drawn, now)?;
         let actions = case_actions(&id, &listing, &drawn, form_id);
         let cases = actions.len();
         sync::act_unscoped(conn, project, actor, &actions, now)?;
@@ -582,8 +598,7 @@ impl From<diesel::result::Error> for ReleaseError {
 
 /// The frame of a one-stage dwelling sample: the frozen listing's dwellings, stratum = area.
 fn dwelling_frame(listing: &Listing, include_vacant: bool) -> Result<Frame, StoreError> {
-    Frame::from_listing(listing, include_vacant)
-        .map_err(|e| StoreError::Invalid(crate::store::FieldError::new("design", e)))
+    Frame::from_listing(listing, include_vacant).map_err(bad_design)
 }
 
 /// The `create` of a case per selected unit of a one-stage draw whose id is not in `existing`.
@@ -661,20 +676,16 @@ pub fn draw_dwellings(
             seed,
             &format!("frame {}", frozen.id),
         )
-        .map_err(|e| StoreError::Invalid(crate::store::FieldError::new("design", e.to_string())))?;
-        let id = new_id();
-        let body = serde_json::to_string(&drawn.record).map_err(|e| json_err("draw", e))?;
-        diesel::insert_into(samples::table)
-            .values((
-                samples::project_id.eq(project),
-                samples::id.eq(&id),
-                samples::frame_id.eq(&frozen.id),
-                samples::form_id.eq(form_id),
-                samples::draw.eq(body),
-                samples::created_by.eq(&actor.user_id),
-                samples::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        .map_err(bad_design)?;
+        let id = store_sample(
+            conn,
+            project,
+            actor,
+            &frozen.id,
+            form_id,
+            &drawn.record,
+            now,
+        )?;
         let actions =
             dwelling_case_actions(&id, &listing, &frame, &drawn, &Default::default(), form_id);
         let cases = actions.len();

@@ -341,43 +341,37 @@ pub async fn draw(
     let now = crate::db::now_ms();
     let who = actor.clone();
     let form_id = body.form_id.clone();
-    let sample = match body.stage {
-        DrawStage::Multistage => {
-            let design: MultiStageDesign = design_of(body.design)?;
-            state
-                .db(move |conn| {
-                    projects::by_id(conn, &project)?;
-                    fieldwork::draw(
-                        conn,
-                        &project,
-                        &who,
-                        &design,
-                        body.seed,
-                        form_id.as_deref(),
-                        now,
-                    )
-                })
-                .await?
-        }
-        DrawStage::Dwellings => {
-            let design: Design = design_of(body.design)?;
-            state
-                .db(move |conn| {
-                    projects::by_id(conn, &project)?;
-                    fieldwork::draw_dwellings(
-                        conn,
-                        &project,
-                        &who,
-                        &design,
-                        body.include_vacant,
-                        body.seed,
-                        form_id.as_deref(),
-                        now,
-                    )
-                })
-                .await?
-        }
+    // The design is read before any database work: a bad one is located inside `design`.
+    enum Chosen {
+        Multistage(MultiStageDesign),
+        Dwellings(Design),
+    }
+    let design = match body.stage {
+        DrawStage::Multistage => Chosen::Multistage(design_of(body.design)?),
+        DrawStage::Dwellings => Chosen::Dwellings(design_of(body.design)?),
     };
+    let (seed, include_vacant) = (body.seed, body.include_vacant);
+    let sample = state
+        .db(move |conn| {
+            projects::by_id(conn, &project)?;
+            let form_id = form_id.as_deref();
+            match &design {
+                Chosen::Multistage(d) => {
+                    fieldwork::draw(conn, &project, &who, d, seed, form_id, now)
+                }
+                Chosen::Dwellings(d) => fieldwork::draw_dwellings(
+                    conn,
+                    &project,
+                    &who,
+                    d,
+                    include_vacant,
+                    seed,
+                    form_id,
+                    now,
+                ),
+            }
+        })
+        .await?;
     tracing::info!(by = %actor.username, ?sample, "sample drawn");
     Ok(HttpResponse::Created().json(sample))
 }

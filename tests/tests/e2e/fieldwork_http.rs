@@ -309,22 +309,30 @@ fn story(server: &ServerProcess) {
     assert!(exported.contains(&new_dwelling.to_string()));
 }
 
-#[test]
-fn a_survey_from_listing_to_exports_on_sqlite() {
+/// Runs `story` against a real server on a fresh SQLite file.
+fn on_sqlite(story: fn(&ServerProcess)) {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("mapframe.db").display());
     seed(&db);
-    let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
-    story(&server);
+    story(&ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}")));
+}
+
+/// Runs `story` against a real server on a fresh database of a throwaway PostgreSQL cluster.
+fn on_postgres(name: &str, story: fn(&ServerProcess)) {
+    let pg = PgCluster::start().expect("PostgreSQL is needed for this test (install postgresql)");
+    let db = fresh_pg_database(&pg, name);
+    seed(&db);
+    story(&ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}")));
+}
+
+#[test]
+fn a_survey_from_listing_to_exports_on_sqlite() {
+    on_sqlite(story);
 }
 
 #[test]
 fn a_survey_from_listing_to_exports_on_postgres() {
-    let pg = PgCluster::start().expect("PostgreSQL is needed for this test (install postgresql)");
-    let db = fresh_pg_database(&pg, "survey");
-    seed(&db);
-    let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
-    story(&server);
+    on_postgres("survey", story);
 }
 
 /// A one-stage dwelling sample with a reserve: releasing a replicate creates cases for its
@@ -455,18 +463,10 @@ fn reserve_story(server: &ServerProcess) {
 
 #[test]
 fn a_dwelling_sample_releases_its_reserve_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("mapframe.db").display());
-    seed(&db);
-    let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
-    reserve_story(&server);
+    on_sqlite(reserve_story);
 }
 
 #[test]
 fn a_dwelling_sample_releases_its_reserve_on_postgres() {
-    let pg = PgCluster::start().expect("PostgreSQL is needed for this test (install postgresql)");
-    let db = fresh_pg_database(&pg, "reserve");
-    seed(&db);
-    let server = ServerProcess::start(&db).unwrap_or_else(|e| panic!("{e}"));
-    reserve_story(&server);
+    on_postgres("reserve", reserve_story);
 }
